@@ -1,0 +1,150 @@
+"""Typed configuration, in the OpenTelemetry Collector's shape.
+
+`config.py` turns YAML (and `OTEL_EXPORTER_OTLP_*`) into these frozen types and
+validates them; every other module receives only these. Durations are seconds
+(float); sizes are bytes (int). Defaults here are the documented defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class TLSServerConfig:
+    cert_file: str | None = None
+    key_file: str | None = None
+    client_ca_file: str | None = None  # set => mutual TLS
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcReceiverConfig:
+    endpoint: str = "127.0.0.1:4317"
+    max_recv_msg_size_mib: float = 4.0
+    tls: TLSServerConfig | None = None
+
+    @property
+    def max_recv_msg_size(self) -> int:
+        return int(self.max_recv_msg_size_mib * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReceiverConfig:
+    endpoint: str = "127.0.0.1:4318"
+    # Applies to the body as sent and to the body after gzip decompression.
+    max_request_body_size: int = 4 * 1024 * 1024
+    tls: TLSServerConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpReceiverConfig:
+    grpc: GrpcReceiverConfig | None = field(default_factory=GrpcReceiverConfig)
+    http: HttpReceiverConfig | None = field(default_factory=HttpReceiverConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class TLSClientConfig:
+    insecure: bool = False  # plaintext (no TLS at all), as the Collector's `tls.insecure`
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetryConfig:
+    """The Collector's `retry_on_failure` (exporterhelper) with its defaults."""
+
+    enabled: bool = True
+    initial_interval: float = 5.0
+    max_interval: float = 30.0
+    max_elapsed_time: float = 300.0
+    multiplier: float = 1.5
+    randomization_factor: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """The Collector's `sending_queue`: requests waiting for export."""
+
+    enabled: bool = True
+    num_consumers: int = 2
+    queue_size: int = 1000  # in requests
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpExporterConfig:
+    endpoint: str = "127.0.0.1:4317"  # grpc: host:port; http/protobuf: http(s)://host:port
+    protocol: str = "grpc"  # grpc | http/protobuf
+    tls: TLSClientConfig = field(default_factory=TLSClientConfig)
+    headers: tuple[tuple[str, str], ...] = ()
+    compression: str = "gzip"  # gzip | none
+    timeout: float = 10.0
+    retry_on_failure: RetryConfig = field(default_factory=RetryConfig)
+    sending_queue: QueueConfig = field(default_factory=QueueConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class DebugExporterConfig:
+    verbosity: str = "basic"  # basic: one line per alert | detailed: every attribute
+
+
+@dataclass(frozen=True, slots=True)
+class FileExporterConfig:
+    path: str = "alerts.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportersConfig:
+    otlp: OtlpExporterConfig | None = None
+    debug: DebugExporterConfig | None = None
+    file: FileExporterConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AsciiSmugglingConfig:
+    enabled: bool = True
+    # Other invisible encodings beside Unicode tag characters (README lists them).
+    variation_selectors: bool = True
+    zero_width_binary: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class UserAgentConfig:
+    enabled: bool = True
+    signatures_file: str | None = None  # extra signatures, one per line (see README)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorsConfig:
+    ascii_smuggling: AsciiSmugglingConfig = field(default_factory=AsciiSmugglingConfig)
+    user_agent: UserAgentConfig = field(default_factory=UserAgentConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStateConfig:
+    """Per-trace memory that joins the HTTP server span with its GenAI spans."""
+
+    ttl: float = 300.0
+    max_traces: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    trace_state: TraceStateConfig = field(default_factory=TraceStateConfig)
+    # Time one detector may spend on one call before its result is dropped and counted.
+    detector_timeout: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryConfig:
+    log_level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    receiver: OtlpReceiverConfig = field(default_factory=OtlpReceiverConfig)
+    exporters: ExportersConfig = field(default_factory=ExportersConfig)
+    detectors: DetectorsConfig = field(default_factory=DetectorsConfig)
+    processor: ProcessorConfig = field(default_factory=ProcessorConfig)
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
