@@ -1,0 +1,42 @@
+"""Which detectors exist and how each is built from its config section.
+
+A detector is listed once here, with the `detectors.<key>` config section it
+reads; the engine asks for the enabled ones and never names a detector itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from otel_ai_detect.config_types import DetectorsConfig
+from otel_ai_detect.detectors.ascii_smuggling import AsciiSmugglingDetector
+from otel_ai_detect.detectors.base import ContentDetector, RequestDetector
+from otel_ai_detect.detectors.user_agent import UserAgentDetector
+
+
+class Entry(NamedTuple):
+    config_key: str
+    factory: Callable[..., ContentDetector | RequestDetector]
+
+
+REGISTRY: tuple[Entry, ...] = (
+    Entry("ascii_smuggling", AsciiSmugglingDetector),
+    Entry("user_agent", UserAgentDetector),
+)
+
+
+class Detectors(NamedTuple):
+    content: tuple[ContentDetector, ...]
+    request: tuple[RequestDetector, ...]
+
+
+def build_detectors(config: DetectorsConfig) -> Detectors:
+    """Build every enabled detector once; `detect` calls are then cheap."""
+    content, request = [], []
+    for entry in REGISTRY:
+        section = getattr(config, entry.config_key)
+        if not section.enabled:
+            continue
+        detector = entry.factory(section)
+        (request if isinstance(detector, RequestDetector) else content).append(detector)
+    return Detectors(tuple(content), tuple(request))

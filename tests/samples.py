@@ -1,0 +1,90 @@
+"""Load the captured OTLP/JSON samples in tests/testdata/samples into protobuf.
+
+OTLP/JSON writes traceId/spanId as hex, while protobuf's JSON parser expects
+base64 for bytes fields: parsing the files as-is silently yields wrong ids
+(24 bytes instead of 16). `load` rewrites the ids to base64 first, so the
+ids in the messages match the hex trace ids of the *.scenarios.json files.
+
+Other test modules may import this: `from tests.samples import ...` or, with
+tests/ on sys.path (pytest's rootdir insertion), `from samples import ...`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+SAMPLES_DIR = Path(__file__).parent / "testdata" / "samples"
+_ID_KEYS = frozenset(("traceId", "spanId", "parentSpanId"))
+
+
+def _hex_ids_to_base64(node: object) -> None:
+    """Rewrite OTLP/JSON hex ids in place to the base64 form protobuf's parser reads."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_KEYS and isinstance(value, str) and value:
+                node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
+            else:
+                _hex_ids_to_base64(value)
+    elif isinstance(node, list):
+        for item in node:
+            _hex_ids_to_base64(item)
+
+
+def sample_names(signal: str) -> list[str]:
+    """File names of every sample of a signal ("traces" or "logs"), sorted."""
+    return sorted(p.name for p in SAMPLES_DIR.glob(f"*.{signal}.otlp.json"))
+
+
+def _parse(name: str):
+    doc = json.loads((SAMPLES_DIR / name).read_text(encoding="utf-8"))
+    _hex_ids_to_base64(doc)
+    message = ExportTraceServiceRequest() if ".traces." in name else ExportLogsServiceRequest()
+    return json_format.ParseDict(doc, message)
+
+
+@lru_cache(maxsize=None)
+def _cached_bytes(name: str) -> bytes:
+    return _parse(name).SerializeToString()
+
+
+def load(name: str) -> ExportTraceServiceRequest | ExportLogsServiceRequest:
+    """A fresh request message for a sample file name (callers may mutate it)."""
+    message = ExportTraceServiceRequest() if ".traces." in name else ExportLogsServiceRequest()
+    message.ParseFromString(_cached_bytes(name))
+    return message
+
+
+def prefix(name: str) -> str:
+    """The sample's prefix: the file name without `.traces.otlp.json` / `.logs.otlp.json`."""
+    return name.split(".traces.")[0].split(".logs.")[0]
+
+
+def scenarios(name: str) -> dict[bytes, str]:
+    """trace id -> scenario name, from the sample's *.scenarios.json (empty when none)."""
+    path = SAMPLES_DIR / f"{prefix(name)}.scenarios.json"
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {bytes.fromhex(s["trace_id"]): scen for scen, s in doc["scenarios"].items()}
+
+
+def spans(request: ExportTraceServiceRequest) -> Iterator[Span]:
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            yield from scope_spans.spans
+
+
+def log_records(request: ExportLogsServiceRequest) -> list[LogRecord]:
+    """Every log record of the request, in order."""
+    return [record for resource_logs in request.resource_logs
+            for scope_logs in resource_logs.scope_logs for record in scope_logs.log_records]
