@@ -98,3 +98,31 @@ ALERT_DETECTOR = "ai.alert.detector"
 RULE_CATEGORY_VALUE = "ai-workload"
 RULESET_NAME_VALUE = "otel-ai-detect"
 SCOPE_NAME = "otel-ai-detect"
+
+# --- extract (added by extractors) ---
+# Traceloop-bedrock (<= 0.5x) wrote the choice-independent guardrail summary here (no index).
+TRACELOOP_COMPLETION_FILTER_RESULTS = "gen_ai.completion.content_filter_results"
+TRACELOOP_FILTERED_CONTENT = "FILTERED"  # Traceloop's stand-in for filtered content: not text
+# Fields of flattened message keys: Traceloop gen_ai.prompt.{i}.<field>,
+# OpenInference llm.input_messages.{i}.message.<field>.
+FLAT_ROLE = "role"
+FLAT_CONTENT = "content"
+FLAT_TOOL_CALL_ID = "tool_call_id"
+FLAT_FINISH_REASON = "finish_reason"
+FLAT_FILTER_RESULTS = "content_filter_results"
+FLAT_TOOL_CALLS = "tool_calls."             # tool_calls.{j}.<tool field>
+TRACELOOP_TOOL_NAME = "name"
+TRACELOOP_TOOL_ARGUMENTS = "arguments"
+OPENINFERENCE_MESSAGE = "message."          # llm.input_messages.{i}.message.*
+OPENINFERENCE_CONTENTS = "contents."        # ...message.contents.{k}.message_content.*
+OPENINFERENCE_TOOL_NAME = "tool_call.function.name"
+OPENINFERENCE_TOOL_ARGUMENTS = "tool_call.function.arguments"
+OPENINFERENCE_CONTENT_TEXT = "message_content.text"
+OPENINFERENCE_CONTENT_IMAGE_URL = "message_content.image.image.url"
+OPENINFERENCE_KIND_LLM = "LLM"
+OPENINFERENCE_KIND_GUARDRAIL = "GUARDRAIL"
+# OpenLIT guard.evaluation event attributes.
+GUARD_NAME = "guard.name"
+GUARD_PHASE = "guard.phase"
+GUARD_ACTION = "guard.action"
+GUARD_CLASSIFICATION = "guard.classification"

@@ -1,0 +1,59 @@
+"""`file` exporter: appends each alert log record as one JSON line.
+
+Shape of a line (OTLP/JSON of the LogRecord -- lowerCamelCase keys, hex ids,
+integer enums, int64 as strings -- plus one key of ours):
+
+    {"timeUnixNano": "1795846867630439692", "severityNumber": 13, "severityText": "Medium",
+     "eventName": "ai.security.alert", "body": {"stringValue": "..."},
+     "attributes": [{"key": "security_rule.name", "value": {"stringValue": "AI.ASCIISmuggling"}}, ...],
+     "traceId": "34056c71dfd1d905df932f9c466e478b", "spanId": "d613a5025e55d0e0",
+     "resource": {"service.name": "chat-app", "telemetry.sdk.language": "python", ...}}
+
+`resource` holds the record's resource attributes flattened to plain JSON
+values (arrays as lists, kvlists as objects, bytes as hex), so `jq
+'.resource["service.name"]'` works. The file is flushed after every batch.
+It acts on alerts only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+from otel_ai_detect import otlp_json
+from otel_ai_detect.config_types import FileExporterConfig
+from otel_ai_detect.exporters.base import ALERTS, ExportResult, attributes_dict
+
+
+class FileExporter:
+    name = "file"
+    signals = frozenset({ALERTS})
+
+    def __init__(self, config: FileExporterConfig) -> None:
+        self.path = config.path
+        self._file = open(config.path, "a", encoding="utf-8")  # noqa: SIM115  (open for the service's life)
+        self._lock = threading.Lock()
+
+    def export(self, signal: str, payload: bytes, count: int) -> ExportResult:
+        try:
+            request = ExportLogsServiceRequest.FromString(payload)
+            lines = []
+            for resource_logs in request.resource_logs:
+                resource = attributes_dict(resource_logs.resource.attributes)
+                for scope_logs in resource_logs.scope_logs:
+                    for record in scope_logs.log_records:
+                        line = otlp_json.to_dict(record)
+                        line["resource"] = resource
+                        lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            with self._lock:
+                self._file.write("".join(lines))
+                self._file.flush()
+            return ExportResult(True)
+        except Exception as exc:  # never raise into the consumer loop (disk full, closed file, ...)
+            return ExportResult(False, 1, f"{type(exc).__name__}: {exc}")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._file.close()
