@@ -101,15 +101,18 @@ def _otlp_endpoint(values: dict, raw: Mapping, path: str, problems: Problems) ->
             problems.add(where, f"must start with http:// or https://, got {show(endpoint)}")
             return
         raw_tls = raw.get("tls")
-        set_in_file = isinstance(raw_tls, Mapping) and "insecure" in raw_tls
-        if set_in_file and not isinstance(raw_tls["insecure"], FromEnv) and tls.insecure != (scheme == "http"):
-            problems.add(join(path, "tls.insecure"), f"{show(tls.insecure)} contradicts the {scheme}:// endpoint")
+        given = raw_tls.get("insecure") if isinstance(raw_tls, Mapping) else None
+        in_file = given is not None and not isinstance(given, FromEnv)  # the variable yields
+        if in_file and tls.insecure != (scheme == "http"):
+            message = f"{show(tls.insecure)} contradicts the {scheme}:// endpoint"
+            problems.add(join(path, "tls.insecure"), message)
         values["tls"] = tls = dataclasses.replace(tls, insecure=scheme == "http")
     if protocol == "grpc":
         hostport = endpoint[match.end():].rstrip("/") if match else endpoint
         result = check_host_port(hostport, where, problems, min_port=1)
     else:
-        result = check_url(endpoint if match else ("http://" if tls.insecure else "https://") + endpoint, where, problems)
+        url = endpoint if match else ("http://" if tls.insecure else "https://") + endpoint
+        result = check_url(url, where, problems)
     if result is not INVALID:
         values["endpoint"] = result
 
@@ -117,8 +120,8 @@ def _otlp_endpoint(values: dict, raw: Mapping, path: str, problems: Problems) ->
 # --- the sections, declared ------------------------------------------------------------------
 
 _FILE = Optional(file_path())
-_TLS_SERVER = Optional(Section(
-    {"cert_file": _FILE, "key_file": _FILE, "client_ca_file": _FILE}, into(TLSServerConfig), _server_tls))
+_TLS_SERVER = Optional(Section({"cert_file": _FILE, "key_file": _FILE, "client_ca_file": _FILE},
+                               into(TLSServerConfig), _server_tls))
 
 RECEIVERS = only("otlp", only("protocols", Section(
     {
@@ -129,7 +132,7 @@ RECEIVERS = only("otlp", only("protocols", Section(
     },
     # Collector semantics: a listed protocol is on (`grpc:` alone = defaults); an unlisted one is
     # off, unless neither is listed.
-    lambda v: OtlpReceiverConfig(grpc=v.get("grpc"), http=v.get("http")) if v else OtlpReceiverConfig(),
+    lambda v: OtlpReceiverConfig(v.get("grpc"), v.get("http")) if v else OtlpReceiverConfig(),
     _distinct_addresses,
 )))
 
@@ -137,8 +140,9 @@ OTLP_EXPORTER = Section(
     {
         "endpoint": string(),
         "protocol": enum("grpc", "http/protobuf"),
-        "tls": Section({"insecure": boolean(), "ca_file": _FILE, "cert_file": _FILE, "key_file": _FILE,
-                        "insecure_skip_verify": boolean()}, into(TLSClientConfig), _key_pair),
+        "tls": Section({"insecure": boolean(), "ca_file": _FILE, "cert_file": _FILE,
+                        "key_file": _FILE, "insecure_skip_verify": boolean()},
+                       into(TLSClientConfig), _key_pair),
         "headers": headers(),
         "compression": enum("gzip", "none"),
         "timeout": duration(),
@@ -146,8 +150,8 @@ OTLP_EXPORTER = Section(
             {"enabled": boolean(), "initial_interval": duration(), "max_interval": duration(),
              "max_elapsed_time": duration(above_zero=False), "multiplier": number(1),
              "randomization_factor": number(0, maximum=1)}, into(RetryConfig), _retry_order),
-        "sending_queue": Section(
-            {"enabled": boolean(), "num_consumers": integer(1), "queue_size": integer(1)}, into(QueueConfig)),
+        "sending_queue": Section({"enabled": boolean(), "num_consumers": integer(1),
+                                  "queue_size": integer(1)}, into(QueueConfig)),
     },
     into(OtlpExporterConfig),
     _otlp_endpoint,
@@ -166,14 +170,16 @@ DETECTORS = Section(
     {
         "ascii_smuggling": Section({"enabled": boolean(), "variation_selectors": boolean(),
                                     "zero_width_binary": boolean()}, into(AsciiSmugglingConfig)),
-        "user_agent": Section({"enabled": boolean(), "signatures_file": _FILE}, into(UserAgentConfig)),
+        "user_agent": Section({"enabled": boolean(), "signatures_file": _FILE},
+                              into(UserAgentConfig)),
     },
     into(DetectorsConfig),
 )
 
 PROCESSOR = Section(
     {
-        "trace_state": Section({"ttl": duration(), "max_traces": integer(1)}, into(TraceStateConfig)),
+        "trace_state": Section({"ttl": duration(), "max_traces": integer(1)},
+                               into(TraceStateConfig)),
         "detector_timeout": duration(),
     },
     into(ProcessorConfig),
@@ -262,13 +268,11 @@ def _apply_env(doc: dict, env: Mapping[str, str], problems: Problems) -> dict:
     if endpoint is not None:
         otlp.setdefault("endpoint", endpoint)
     for name, (keys, convert) in _ENV.items():
-        text, target = env.get(name, "").strip(), otlp
-        if not text:
+        text = env.get(name, "").strip()
+        target = otlp if len(keys) == 1 else _as_dict(otlp.get("tls"))
+        if not text or target is None:
             continue
         if len(keys) == 2:
-            target = _as_dict(otlp.get("tls"))
-            if target is None:
-                continue
             otlp["tls"] = target
         if keys[-1] not in target:
             target[keys[-1]] = FromEnv(name, convert(text, name, problems))
@@ -282,7 +286,8 @@ def _parse(data: Any, env: Mapping[str, str], problems: Problems) -> Config | No
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        problems.add("", f"must be a mapping with keys {', '.join(CONFIG.fields)}, got {show(data)}")
+        keys = ", ".join(CONFIG.fields)
+        problems.add("", f"must be a mapping with keys {keys}, got {show(data)}")
         return None
     doc = _apply_env(substitute(data, "", env, problems), env, problems)
     return CONFIG(doc, "", problems)
@@ -302,12 +307,13 @@ def load_config(path: str | None = None, env: Mapping[str, str] = os.environ) ->
     source = path or f"(embedded {DEFAULT_CONFIG})"
     try:
         if path is None:
-            text = resources.files("otel_ai_detect.data").joinpath(DEFAULT_CONFIG).read_text("utf-8")
+            text = resources.files("otel_ai_detect.data").joinpath(DEFAULT_CONFIG).read_text()
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError([f"cannot read {path}: {getattr(error, 'strerror', None) or error}"], source) from None
+        reason = getattr(error, "strerror", None) or error
+        raise ConfigError([f"cannot read {path}: {reason}"], source) from None
     problems = Problems()
     data = load_yaml(text, problems)
     config = None if data is INVALID else _parse(data, env, problems)

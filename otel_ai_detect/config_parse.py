@@ -84,7 +84,9 @@ def _reader(wanted: str, accept: Callable[[Any], Any], *, as_text: bool = False)
 
     def read(value: Any, path: str, problems: Problems) -> Any:
         result = accept(value if as_text else typed(value))
-        return problems.add(path, f"must be {wanted}, got {show(value)}") if result is INVALID else result
+        if result is INVALID:
+            return problems.add(path, f"must be {wanted}, got {show(value)}")
+        return result
 
     return read
 
@@ -101,20 +103,25 @@ def integer(minimum: int) -> Reader:
 def number(minimum: float, *, above: bool = False, maximum: float = math.inf) -> Reader:
     wanted = (f"between {minimum:g} and {maximum:g}" if maximum < math.inf
               else f"> {minimum:g}" if above else f">= {minimum:g}")
-    return _reader(f"a number {wanted}", lambda v: (
-        float(v) if _is_number(v) and (v > minimum if above else v >= minimum) and v <= maximum else INVALID))
+
+    def accept(v: Any) -> Any:
+        ok = _is_number(v) and (v > minimum if above else v >= minimum) and v <= maximum
+        return float(v) if ok else INVALID
+
+    return _reader(f"a number {wanted}", accept)
 
 
 def string() -> Reader:
-    return _reader("a non-empty string", lambda v: str(v) if isinstance(v, str) and v.strip() else INVALID,
-                   as_text=True)
+    return _reader("a non-empty string",
+                   lambda v: str(v) if isinstance(v, str) and v.strip() else INVALID, as_text=True)
 
 
 def enum(*choices: str) -> Reader:
-    return _reader(f"one of {', '.join(choices)}", lambda v: str(v) if v in choices else INVALID, as_text=True)
+    return _reader(f"one of {', '.join(choices)}",
+                   lambda v: str(v) if v in choices else INVALID, as_text=True)
 
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 _PIECE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _DURATION = re.compile(rf"[+-]?(?:{_PIECE.pattern})+|[+-]?0")
 
@@ -132,9 +139,11 @@ def duration(*, above_zero: bool = True) -> Reader:
     """A Go duration string or a plain number of seconds."""
 
     def accept(value: Any) -> Any:
-        seconds = parse_duration(value) if isinstance(value, str) else value if _is_number(value) else None
+        seconds = float(value) if _is_number(value) else None
+        if isinstance(value, str):
+            seconds = parse_duration(value)
         ok = seconds is not None and (seconds > 0 if above_zero else seconds >= 0)
-        return float(seconds) if ok else INVALID
+        return seconds if ok else INVALID
 
     bound = "> 0" if above_zero else ">= 0"
     return _reader(f"a duration {bound} (like 250ms, 5s, 1m30s or a number of seconds)", accept)
@@ -159,9 +168,9 @@ def check_host_port(text: Any, path: str, problems: Problems, min_port: int = 0)
     """`host:port` (IPv6 in brackets) with a port from `min_port` to 65535."""
     if isinstance(text, str):
         host, sep, port = text.strip().rpartition(":")
-        if sep and valid_host(host) and port.isascii() and port.isdigit():
-            if min_port <= int(port) <= 65535:
-                return f"{host}:{int(port)}"
+        if sep and valid_host(host) and port.isascii() and port.isdigit() and (
+                min_port <= int(port) <= 65535):
+            return f"{host}:{int(port)}"
     return problems.add(path, f"must be host:port with a port {min_port}-65535, got {show(text)}")
 
 
@@ -257,14 +266,17 @@ class Section:
     def __call__(self, value: Any, path: str, problems: Problems) -> Any:
         raw = {} if value is None else value
         if not isinstance(raw, Mapping):
-            return problems.add(path, f"must be a mapping with keys {', '.join(self.fields)}, got {show(value)}")
+            keys = ", ".join(self.fields)
+            return problems.add(path, f"must be a mapping with keys {keys}, got {show(value)}")
         values: dict[str, Any] = {}
         for key, item in raw.items():
             reader = self.fields.get(key) if isinstance(key, str) else None
             if reader is None:
                 problems.add(join(path, key), "unknown key")
                 continue
-            where, item = (item.name, item.value) if isinstance(item, FromEnv) else (join(path, key), item)
+            where = join(path, key)
+            if isinstance(item, FromEnv):
+                where, item = item.name, item.value
             result = INVALID if item is INVALID else reader(item, where, problems)
             if result is not INVALID:
                 values[key] = result
@@ -327,7 +339,8 @@ def substitute(node: Any, path: str, env: Mapping[str, str], problems: Problems)
         ref = _NAME.fullmatch(match.group(1))
         if ref is None:
             failed = True
-            problems.add(path, "unsupported reference: use ${env:NAME} or ${env:NAME:-default} ($$ is a literal $)")
+            problems.add(path, "unsupported reference: use ${env:NAME} or ${env:NAME:-default}"
+                         " ($$ is a literal $)")
             return ""
         name, fallback = ref.groups()
         if name in env:
@@ -335,7 +348,8 @@ def substitute(node: Any, path: str, env: Mapping[str, str], problems: Problems)
         if fallback is not None:
             return fallback
         failed = True
-        problems.add(path, f"environment variable {name} is not set (use ${{env:{name}:-default}} for a default)")
+        hint = f"(use ${{env:{name}:-default}} for a default)"
+        problems.add(path, f"environment variable {name} is not set {hint}")
         return ""
 
     text = _REFERENCE.sub(replace, node)
@@ -366,7 +380,8 @@ def _duplicate_keys(node: yaml.Node, path: str, problems: Problems, seen: set[in
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                 if key.value in keys:
-                    problems.add(join(path, key.value), f"duplicate key (line {key.start_mark.line + 1})")
+                    line = key.start_mark.line + 1
+                    problems.add(join(path, key.value), f"duplicate key (line {line})")
                 keys.add(key.value)
             _duplicate_keys(value, join(path, getattr(key, "value", "?")), problems, seen)
     elif isinstance(node, yaml.SequenceNode):
@@ -386,8 +401,9 @@ def load_yaml(text: str, problems: Problems) -> Any:
     except yaml.MarkedYAMLError as error:  # no snippet of the line: it may hold a secret
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
-        start = error.context_mark
-        context = f" ({error.context} at line {start.line + 1})" if error.problem and error.context and start else ""
+        start, context = error.context_mark, ""
+        if error.problem and error.context and start:
+            context = f" ({error.context} at line {start.line + 1})"
         problems.append(f"{where}: {error.problem or error.context}{context}")
     except yaml.YAMLError as error:
         problems.append(f"yaml: {error}")

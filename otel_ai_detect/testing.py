@@ -133,6 +133,12 @@ class Sink:
     def release(self) -> None:
         self._gate.set()
 
+    def recover(self) -> None:
+        """Forget scripted failures and release a stall: the downstream is healthy again."""
+        with self._cond:
+            self._script.clear()
+        self.release()
+
     # --- reading -----------------------------------------------------------------
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Wait until `predicate()` holds (re-checked at every request); False on timeout."""

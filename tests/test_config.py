@@ -13,7 +13,9 @@ import pytest
 import yaml
 
 from otel_ai_detect import config as config_module
-from otel_ai_detect.config import ConfigError, format_problems, load_config, parse_config, validate_file
+from otel_ai_detect.config import (
+    ConfigError, format_problems, load_config, parse_config, validate_file,
+)
 from otel_ai_detect.config_parse import leaf_paths, parse_duration
 from otel_ai_detect.config_types import (
     AsciiSmugglingConfig, Config, DebugExporterConfig, DetectorsConfig, ExportersConfig,
@@ -25,14 +27,22 @@ from otel_ai_detect.config_types import (
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = Path(__file__).parent / "testdata" / "config"
 DURATION_HINT = "(like 250ms, 5s, 1m30s or a number of seconds)"
+PORT_0 = "must be host:port with a port 0-65535"
+PORT_1 = "must be host:port with a port 1-65535"
 
 
 @pytest.fixture
 def tls_dir(tmp_path: Path) -> Path:
     """Stand-in certificate files: the config only checks that they exist."""
-    for name in ("server.crt", "server.key", "ca.crt", "client.crt", "client.key", "signatures.txt"):
+    for name in ("server.crt", "server.key", "ca.crt", "client.crt", "client.key"):
         (tmp_path / name).write_text("placeholder\n")
+    (tmp_path / "signatures.txt").write_text("evil-bot/\n")
     return tmp_path
+
+
+def otel(**variables: str) -> dict[str, str]:
+    """`otel(endpoint="x")` -> {"OTEL_EXPORTER_OTLP_ENDPOINT": "x"}."""
+    return {f"OTEL_EXPORTER_OTLP_{name.upper()}": value for name, value in variables.items()}
 
 
 def problems_in(name: str, env: dict[str, str] | None = None) -> list[str]:
@@ -60,9 +70,9 @@ BROKEN = [
         "service.telemetry.metrics: unknown key",
     ], id="unknown keys are rejected at every level"),
     pytest.param("bad-endpoints.yaml", [
-        'receivers.otlp.protocols.grpc.endpoint: must be host:port with a port 0-65535, got "localhost"',
-        'receivers.otlp.protocols.http.endpoint: must be host:port with a port 0-65535, got "0.0.0.0:70000"',
-        'exporters.otlp.endpoint: must be host:port with a port 1-65535, got "collector:otlp"',
+        f'receivers.otlp.protocols.grpc.endpoint: {PORT_0}, got "localhost"',
+        f'receivers.otlp.protocols.http.endpoint: {PORT_0}, got "0.0.0.0:70000"',
+        f'exporters.otlp.endpoint: {PORT_1}, got "collector:otlp"',
     ], id="endpoints without a port or with a port out of range are refused"),
     pytest.param("bad-http-exporter-endpoint.yaml", [
         'exporters.otlp.endpoint: must start with http:// or https://, got "ftp://collector:4318"',
@@ -93,7 +103,8 @@ BROKEN = [
     ], id="a sending queue needs at least one slot and one consumer"),
     pytest.param("bad-retry.yaml", [
         'exporters.otlp.retry_on_failure.multiplier: must be a number >= 1, got "fast"',
-        "exporters.otlp.retry_on_failure.randomization_factor: must be a number between 0 and 1, got 2",
+        "exporters.otlp.retry_on_failure.randomization_factor:"
+        " must be a number between 0 and 1, got 2",
         "exporters.otlp.retry_on_failure.max_interval: must be >= initial_interval",
     ], id="retry settings are checked alone and against each other"),
     pytest.param("tls-files-missing.yaml", [
@@ -125,13 +136,14 @@ BROKEN = [
         " got a list",
     ], id="a top level that is not a mapping is a problem"),
     pytest.param("yaml-syntax-error.yaml", [
-        "line 6, column 10: expected ',' or '}', but got ':' (while parsing a flow mapping at line 5)",
+        "line 6, column 10: expected ',' or '}', but got ':'"
+        " (while parsing a flow mapping at line 5)",
     ], id="a yaml syntax error names its line and column"),
     pytest.param("every-problem-at-once.yaml", [
         "receivers.otlp.protocols.grpc.endpointt: unknown key",
         'exporters.otlp.compression: must be one of gzip, none, got "brotli"',
         'exporters.otlp.retry_on_failure.multiplier: must be a number >= 1, got "fast"',
-        'exporters.otlp.endpoint: must be host:port with a port 1-65535, got "collector:99999"',
+        f'exporters.otlp.endpoint: {PORT_1}, got "collector:99999"',
         f'processor.detector_timeout: must be a duration > 0 {DURATION_HINT}, got "soon"',
     ], id="a file with five different problems reports all five at once"),
 ]
@@ -145,7 +157,8 @@ def test_broken_file_yields_exactly_the_expected_problems(name: str, expected: l
 def test_tls_certificate_without_its_key_is_a_problem_on_both_sides(tls_dir: Path) -> None:
     assert problems_in("tls-cert-without-key.yaml", {"TLS_DIR": str(tls_dir)}) == [
         "receivers.otlp.protocols.grpc.tls.key_file: required when cert_file is set",
-        "receivers.otlp.protocols.http.tls: needs cert_file and key_file (remove tls for plaintext)",
+        "receivers.otlp.protocols.http.tls:"
+        " needs cert_file and key_file (remove tls for plaintext)",
         "exporters.otlp.tls.key_file: required when cert_file is set",
     ]
 
@@ -193,8 +206,7 @@ def test_bad_header_entries_are_named_by_key_path() -> None:
 
 
 def test_a_malformed_otel_exporter_otlp_headers_variable_never_shows_a_value() -> None:
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317",
-           "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer sk-live-SECRET,sk-live-SECRET-2"}
+    env = otel(endpoint="collector:4317", headers="authorization=Bearer sk-live-SECRET,sk-live-2")
     assert problems_in("empty.yaml", env) == [
         "OTEL_EXPORTER_OTLP_HEADERS: entry 2 is not key=value (value not shown)"]
 

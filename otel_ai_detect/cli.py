@@ -1,0 +1,138 @@
+"""The `otel-ai-detect` command: serve | validate | scan | demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from otel_ai_detect import __version__
+from otel_ai_detect.config import ConfigError, format_problems, load_config
+
+EXIT_CONFIG = 2
+
+
+def _load(path: str | None):
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        print(format_problems(error.problems, path), file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+               "error": logging.ERROR}
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=_LOG_LEVELS.get(level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_serve(args) -> int:
+    from otel_ai_detect.service import Service
+
+    config = _load(args.config)
+    _setup_logging(config.telemetry.log_level)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    service = Service(config).start()
+    logging.getLogger("otel_ai_detect").info(
+        "otel-ai-detect %s listening: grpc %s, http %s", __version__,
+        service.grpc_port or "off", service.http_port or "off")
+    stop.wait()
+    drained = service.shutdown(args.shutdown_timeout)
+    return 0 if drained else 1
+
+
+def cmd_validate(args) -> int:
+    from otel_ai_detect.config import validate_file
+
+    problems = validate_file(args.config)
+    if problems:
+        print(format_problems(problems, args.config), file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{args.config}: valid")
+    return 0
+
+
+def cmd_scan(args) -> int:
+    from otel_ai_detect.engine import Engine
+    from otel_ai_detect.report import alert_rows, format_table
+    from otel_ai_detect.scan import scan_files
+
+    config = _load(args.config)
+    engine = Engine(config)
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"no such file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_CONFIG
+    output = open(args.output, "w", encoding="utf-8") if args.output else None
+    done = [0]
+
+    def progress(where: str) -> None:
+        done[0] += 1
+        if sys.stderr.isatty():
+            print(f"\rscanned {done[0]} requests ({where})", end="", file=sys.stderr)
+
+    try:
+        result = scan_files(paths, engine, output, progress)
+    finally:
+        if output is not None:
+            output.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    rows = alert_rows(result.alerts)
+    print(format_table(rows))
+    print(f"\n{len(rows)} alerts in {result.spans} spans and {result.log_records} log records")
+    for problem in result.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    return 1 if result.problems else 0
+
+
+def cmd_demo(args) -> int:
+    from otel_ai_detect.demo import run_demo
+
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otel-ai-detect",
+        description="Threat detection for AI workloads inside an OpenTelemetry pipeline.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the OTLP processor")
+    serve.add_argument("--config", help="YAML config (default: the embedded default)")
+    serve.add_argument("--shutdown-timeout", type=float, default=10.0,
+                       help="seconds to drain the queue on SIGTERM (default 10)")
+    serve.set_defaults(run=cmd_serve)
+
+    validate = commands.add_parser("validate", help="check a config; exit 2 listing every problem")
+    validate.add_argument("--config", required=True)
+    validate.set_defaults(run=cmd_validate)
+
+    scan = commands.add_parser("scan", help="scan OTLP/JSON files offline and print the alerts")
+    scan.add_argument("files", nargs="+")
+    scan.add_argument("--config", help="YAML config for the detectors")
+    scan.add_argument("--output", help="write the annotated OTLP/JSON (one request a line)")
+    scan.set_defaults(run=cmd_scan)
+
+    demo = commands.add_parser("demo", help="run the processor on realistic GenAI traffic")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
