@@ -34,7 +34,12 @@ TEXTS = {
     "ASCII prose": sized(PROSE),
     "ASCII JSON with \\u00e9 escapes": sized(json.dumps("Caf\u00e9 cr\u00e8me, r\u00e9sum\u00e9. ")[1:-1]),
     "non-ASCII, no invisibles (FR/CJK)": sized("R\u00e9sum\u00e9 du caf\u00e9 \u2014 \u4f60\u597d\u4e16\u754c. "),
-    "non-ASCII, benign invisibles (emoji ZWJ, ZWNJ)": sized(
+    "non-ASCII, emoji chat (ZWJ sequences, VS16)": sized(PROSE, 1240) + (
+        "Team \U0001F468\u200d\U0001F469\u200d\U0001F467 \u2764\ufe0f \U0001F3F3\ufe0f\u200d\U0001F308 "),
+    "non-ASCII, Persian with ZWNJ": sized(
+        "\u0645\u0646 \u0646\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u0628\u0647 "
+        "\u062e\u0627\u0646\u0647\u200c\u0647\u0627 \u0628\u0631\u0648\u0645. "),
+    "worst benign: invisibles every 6 chars, flags": sized(
         "Team \U0001F468\u200d\U0001F469\u200d\U0001F467 \u2764\ufe0f "
         "\u0646\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001F3F4" + tags("gbsct") + "\U000E007F "),
     "hit: tag payload": sized(PROSE, 1300 - len(HIDDEN)) + HIDDEN,

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from otel_ai_detect.config_parse import (
     INVALID, FromEnv, Optional, Problems, Section, boolean, check_host_port, check_url,
-    duration, enum, file_path, headers, host_port, integer, into, join, label, load_yaml,
+    duration, enum, file_path, headers, integer, into, join, label, listen_address, load_yaml,
     number, only, show, string, substitute,
 )
 from otel_ai_detect.config_types import (
@@ -35,7 +35,7 @@ from otel_ai_detect.config_types import (
     TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
 )
 
-__all__ = ["ConfigError", "load_config", "parse_config", "validate_file", "format_problems"]
+__all__ = ["ConfigError", "format_problems", "load_config", "parse_config", "validate_file"]
 
 DEFAULT_CONFIG = "default-config.yaml"
 
@@ -75,7 +75,7 @@ def _distinct_addresses(values: dict, raw: Mapping, path: str, problems: Problem
     if grpc is None or http is None:
         return
     (g_host, g_port), (h_host, h_port) = (e.endpoint.rsplit(":", 1) for e in (grpc, http))
-    wildcard = {"0.0.0.0", "[::]"}
+    wildcard = {"", "0.0.0.0", "[::]"}
     if g_port == h_port != "0" and (g_host == h_host or {g_host, h_host} & wildcard):
         problems.add(join(path, "http.endpoint"), f"port {h_port} is also the grpc receiver's")
 
@@ -109,7 +109,7 @@ def _otlp_endpoint(values: dict, raw: Mapping, path: str, problems: Problems) ->
         values["tls"] = tls = dataclasses.replace(tls, insecure=scheme == "http")
     if protocol == "grpc":
         hostport = endpoint[match.end():].rstrip("/") if match else endpoint
-        result = check_host_port(hostport, where, problems, min_port=1)
+        result = check_host_port(hostport, where, problems, listen=False)
     else:
         url = endpoint if match else ("http://" if tls.insecure else "https://") + endpoint
         result = check_url(url, where, problems)
@@ -125,10 +125,10 @@ _TLS_SERVER = Optional(Section({"cert_file": _FILE, "key_file": _FILE, "client_c
 
 RECEIVERS = only("otlp", only("protocols", Section(
     {
-        "grpc": Section({"endpoint": host_port(), "max_recv_msg_size_mib": number(0, above=True),
-                         "tls": _TLS_SERVER}, into(GrpcReceiverConfig)),
-        "http": Section({"endpoint": host_port(), "max_request_body_size": integer(1),
-                         "tls": _TLS_SERVER}, into(HttpReceiverConfig)),
+        "grpc": Section({"endpoint": listen_address(), "tls": _TLS_SERVER,
+                         "max_recv_msg_size_mib": number(0, above=True)}, into(GrpcReceiverConfig)),
+        "http": Section({"endpoint": listen_address(), "tls": _TLS_SERVER,
+                         "max_request_body_size": integer(1)}, into(HttpReceiverConfig)),
     },
     # Collector semantics: a listed protocol is on (`grpc:` alone = defaults); an unlisted one is
     # off, unless neither is listed.
@@ -209,9 +209,9 @@ def _millis(text: str, name: str, problems: Problems) -> Any:
 
 
 def _flag(text: str, name: str, problems: Problems) -> Any:
-    lowered = text.lower()
-    return lowered == "true" if lowered in ("true", "false") else problems.add(
-        name, f"must be true or false, got {show(text)}")
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return problems.add(name, f"must be true or false, got {show(text)}")
 
 
 def _header_list(text: str, name: str, problems: Problems) -> Any:
@@ -302,9 +302,10 @@ def parse_config(data: Mapping[str, Any] | None, env: Mapping[str, str] = os.env
     return config
 
 
-def load_config(path: str | None = None, env: Mapping[str, str] = os.environ) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] = os.environ) -> Config:
     """Read, validate and type a config file; `None` means the embedded default."""
-    source = path or f"(embedded {DEFAULT_CONFIG})"
+    source = f"(embedded {DEFAULT_CONFIG})" if path is None else os.fspath(path)
     try:
         if path is None:
             text = resources.files("otel_ai_detect.data").joinpath(DEFAULT_CONFIG).read_text()
@@ -322,7 +323,7 @@ def load_config(path: str | None = None, env: Mapping[str, str] = os.environ) ->
     return config
 
 
-def validate_file(path: str, env: Mapping[str, str] = os.environ) -> list[str]:
+def validate_file(path: str | os.PathLike[str], env: Mapping[str, str] = os.environ) -> list[str]:
     """Every problem in a config file (empty when valid), for `otel-ai-detect validate`."""
     try:
         load_config(path, env)

@@ -164,18 +164,20 @@ def valid_host(host: str) -> bool:
     return bool(_HOSTNAME.fullmatch(host))
 
 
-def check_host_port(text: Any, path: str, problems: Problems, min_port: int = 0) -> Any:
-    """`host:port` (IPv6 in brackets) with a port from `min_port` to 65535."""
+def check_host_port(text: Any, path: str, problems: Problems, *, listen: bool) -> Any:
+    """`host:port`, IPv6 in brackets. To listen, port 0 (any free port) and `:port` (every
+    interface) are allowed as in the Collector; to connect, a host and port 1-65535 are needed."""
+    lowest = 0 if listen else 1
     if isinstance(text, str):
         host, sep, port = text.strip().rpartition(":")
-        if sep and valid_host(host) and port.isascii() and port.isdigit() and (
-                min_port <= int(port) <= 65535):
+        host_ok = valid_host(host) or (listen and host == "")
+        if sep and host_ok and port.isascii() and port.isdigit() and lowest <= int(port) <= 65535:
             return f"{host}:{int(port)}"
-    return problems.add(path, f"must be host:port with a port {min_port}-65535, got {show(text)}")
+    return problems.add(path, f"must be host:port with a port {lowest}-65535, got {show(text)}")
 
 
-def host_port(min_port: int = 0) -> Reader:
-    return lambda value, path, problems: check_host_port(value, path, problems, min_port)
+def listen_address() -> Reader:
+    return lambda value, path, problems: check_host_port(value, path, problems, listen=True)
 
 
 def check_url(text: str, path: str, problems: Problems) -> Any:
@@ -370,11 +372,16 @@ def substitute(node: Any, path: str, env: Mapping[str, str], problems: Problems)
 # --- YAML ------------------------------------------------------------------------------------
 
 
-def _duplicate_keys(node: yaml.Node, path: str, problems: Problems, seen: set[int]) -> None:
-    """PyYAML keeps the last of two equal keys silently; the Collector refuses them. So do we."""
-    if id(node) in seen:
-        return
-    seen.add(id(node))
+def _check_nodes(node: yaml.Node, path: str, problems: Problems, done: set, open_: set) -> bool:
+    """Report duplicate keys (PyYAML keeps the last silently; the Collector refuses them) and
+    recursive aliases. False when the document contains itself and cannot be used."""
+    if id(node) in open_:
+        problems.add(path, "recursive alias: a value cannot contain itself")
+        return False
+    if id(node) in done:
+        return True
+    open_.add(id(node))
+    children: list[tuple[str, yaml.Node]] = []
     if isinstance(node, yaml.MappingNode):
         keys: set[str] = set()
         for key, value in node.value:
@@ -383,10 +390,13 @@ def _duplicate_keys(node: yaml.Node, path: str, problems: Problems, seen: set[in
                     line = key.start_mark.line + 1
                     problems.add(join(path, key.value), f"duplicate key (line {line})")
                 keys.add(key.value)
-            _duplicate_keys(value, join(path, getattr(key, "value", "?")), problems, seen)
+            children.append((join(path, getattr(key, "value", "?")), value))
     elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _duplicate_keys(item, join(path, index), problems, seen)
+        children = [(join(path, index), item) for index, item in enumerate(node.value)]
+    usable = all([_check_nodes(child, where, problems, done, open_) for where, child in children])
+    open_.discard(id(node))
+    done.add(id(node))
+    return usable
 
 
 def load_yaml(text: str, problems: Problems) -> Any:
@@ -396,8 +406,8 @@ def load_yaml(text: str, problems: Problems) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _duplicate_keys(node, "", problems, set())
-        return loader.construct_document(node)
+        if _check_nodes(node, "", problems, set(), set()):
+            return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:  # no snippet of the line: it may hold a secret
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "yaml"
@@ -407,6 +417,8 @@ def load_yaml(text: str, problems: Problems) -> Any:
         problems.append(f"{where}: {error.problem or error.context}{context}")
     except yaml.YAMLError as error:
         problems.append(f"yaml: {error}")
+    except RecursionError:
+        problems.append("yaml: nested too deeply")
     finally:
         loader.dispose()
     return INVALID

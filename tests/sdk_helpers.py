@@ -25,10 +25,16 @@ def send_sdk_spans(exporter) -> list:
     tracer = provider.get_tracer("sdk-test", "1.0")
     with tracer.start_as_current_span("POST /chat", attributes={"user_agent.original": "curl/8.5"}):
         for i in range(2):
-            with tracer.start_as_current_span(f"chat gpt-4o-mini {i}", attributes={
-                    "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
+            with tracer.start_as_current_span(
+                f"chat gpt-4o-mini {i}",
+                attributes={
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": "gpt-4o-mini",
                     "gen_ai.input.messages": '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
-                    "gen_ai.request.max_tokens": 200 + i, "gen_ai.request.temperature": 0.5}) as span:
+                    "gen_ai.request.max_tokens": 200 + i,
+                    "gen_ai.request.temperature": 0.5,
+                },
+            ) as span:
                 span.add_event("checkpoint", {"n": i})
     assert provider.force_flush(10_000)
     provider.shutdown()
@@ -47,7 +53,8 @@ def assert_sdk_spans_arrived(sent: list, sink: Sink) -> None:
         assert span.end_time_unix_nano == original.end_time
         assert attributes_dict(span.attributes) == dict(original.attributes)
         assert [(e.name, attributes_dict(e.attributes)) for e in span.events] == [
-            (e.name, dict(e.attributes)) for e in original.events]
+            (e.name, dict(e.attributes)) for e in original.events
+        ]
         if original.parent is not None:
             assert span.parent_span_id == original.parent.span_id.to_bytes(8, "big")
     resource = sink.messages("traces")[0].resource_spans[0].resource
@@ -61,8 +68,12 @@ def send_sdk_logs(exporter) -> list:
     provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
     logger = provider.get_logger("sdk-test")
     logger.emit(body="plain log line", severity_number=SeverityNumber.INFO, attributes={"k": "v"})
-    logger.emit(body={"content": "hello"}, severity_number=SeverityNumber.WARN,
-                event_name="gen_ai.user.message", attributes={"gen_ai.provider.name": "openai"})
+    logger.emit(
+        body={"content": "hello"},
+        severity_number=SeverityNumber.WARN,
+        event_name="gen_ai.user.message",
+        attributes={"gen_ai.provider.name": "openai"},
+    )
     provider.shutdown()
     return [data.log_record for data in memory.get_finished_logs()]
 

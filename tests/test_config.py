@@ -226,28 +226,32 @@ def test_the_defaults_are_the_documented_ones() -> None:
     config = parse_config({"exporters": {"otlp": None, "debug": None, "file": None}}, env={})
     assert config.receiver.grpc == GrpcReceiverConfig("127.0.0.1:4317", 4.0, None)
     assert config.receiver.http == HttpReceiverConfig("127.0.0.1:4318", 4 * 1024 * 1024, None)
-    assert config.exporters == ExportersConfig(OtlpExporterConfig(), DebugExporterConfig(), FileExporterConfig())
-    assert config.exporters.otlp.retry_on_failure == RetryConfig(True, 5.0, 30.0, 300.0, 1.5, 0.5)
-    assert config.exporters.otlp.sending_queue == QueueConfig(True, 2, 1000)
+    assert config.exporters.otlp == OtlpExporterConfig(
+        "127.0.0.1:4317", "grpc", TLSClientConfig(False, None, None, None, False), (), "gzip", 10.0,
+        RetryConfig(True, 5.0, 30.0, 300.0, 1.5, 0.5), QueueConfig(True, 2, 1000))
+    assert config.exporters.debug == DebugExporterConfig("basic")
+    assert config.exporters.file == FileExporterConfig("alerts.jsonl")
+    assert config.detectors == DetectorsConfig(AsciiSmugglingConfig(True, True, True),
+                                               UserAgentConfig(True, None))
     assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25)
     assert config.telemetry == TelemetryConfig("info")
 
 
 def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
     d = str(tls_dir)
+    server_tls = TLSServerConfig(f"{d}/server.crt", f"{d}/server.key", f"{d}/ca.crt")
     config = load("valid-full.yaml", {"TLS_DIR": d, "API_TOKEN": "t0ken"})
     assert config == Config(
         receiver=OtlpReceiverConfig(
-            grpc=GrpcReceiverConfig("0.0.0.0:14317", 16.0,
-                                    TLSServerConfig(f"{d}/server.crt", f"{d}/server.key", f"{d}/ca.crt")),
-            http=HttpReceiverConfig("[::1]:14318", 8 * 1024 * 1024,
-                                    TLSServerConfig(f"{d}/server.crt", f"{d}/server.key", f"{d}/ca.crt")),
+            grpc=GrpcReceiverConfig("0.0.0.0:14317", 16.0, server_tls),
+            http=HttpReceiverConfig("[::1]:14318", 8 * 1024 * 1024, server_tls),
         ),
         exporters=ExportersConfig(
             otlp=OtlpExporterConfig(
                 endpoint="https://collector.internal:443",
                 protocol="http/protobuf",
-                tls=TLSClientConfig(False, f"{d}/ca.crt", f"{d}/client.crt", f"{d}/client.key", True),
+                tls=TLSClientConfig(False, f"{d}/ca.crt", f"{d}/client.crt", f"{d}/client.key",
+                                    insecure_skip_verify=True),
                 headers=(("x-tenant", "blue"), ("authorization", "Bearer t0ken")),
                 compression="none",
                 timeout=2.5,
@@ -278,21 +282,69 @@ def test_the_full_testdata_file_really_names_every_key() -> None:
 
 
 @pytest.mark.parametrize(("name", "grpc", "http"), [
-    pytest.param("empty.yaml", GrpcReceiverConfig(), HttpReceiverConfig(), id="no protocols means both on defaults"),
-    pytest.param("grpc-only.yaml", GrpcReceiverConfig(), None, id="an empty grpc entry is on with defaults and http is off"),
-    pytest.param("http-only.yaml", None, HttpReceiverConfig("0.0.0.0:4318"), id="listing only http turns grpc off"),
+    pytest.param("empty.yaml", GrpcReceiverConfig(), HttpReceiverConfig(),
+                 id="no protocols means both on with defaults"),
+    pytest.param("grpc-only.yaml", GrpcReceiverConfig(), None,
+                 id="an empty grpc entry is on with defaults and the unlisted http is off"),
+    pytest.param("http-only.yaml", None, HttpReceiverConfig("0.0.0.0:4318"),
+                 id="listing only http turns grpc off"),
 ])
-def test_listed_protocols_are_on_and_unlisted_ones_off(name: str, grpc: object, http: object) -> None:
+def test_listed_protocols_are_on_and_unlisted_ones_off(
+    name: str, grpc: object, http: object
+) -> None:
     assert load(name).receiver == OtlpReceiverConfig(grpc=grpc, http=http)
 
 
-def test_protocols_given_as_an_empty_mapping_keeps_both_receivers() -> None:
-    assert parse_config({"receivers": {"otlp": {"protocols": {}}}}, env={}).receiver == OtlpReceiverConfig()
+@pytest.mark.parametrize(("data", "expected"), [
+    pytest.param({"receivers": {"otlp": {"protocols": {}}}}, OtlpReceiverConfig(),
+                 id="an empty protocols mapping keeps both receivers"),
+    pytest.param({"receivers": {"otlp": None}}, OtlpReceiverConfig(),
+                 id="an empty otlp receiver keeps both receivers"),
+    pytest.param({"receivers": {"otlp": {"protocols": {"grpc": {"tls": None}}}}},
+                 OtlpReceiverConfig(GrpcReceiverConfig(), None),
+                 id="a null tls means plaintext"),
+    pytest.param({"receivers": {"otlp": {"protocols": {"grpc": {"endpoint": ":0"}}}}},
+                 OtlpReceiverConfig(GrpcReceiverConfig(":0"), None),
+                 id="an empty host listens everywhere and port 0 picks a free port"),
+])
+def test_receiver_sections_that_are_empty_mean_defaults(data: dict, expected: object) -> None:
+    assert parse_config(data, env={}).receiver == expected
+
+
+@pytest.mark.parametrize(("otlp", "endpoint", "insecure"), [
+    pytest.param({"endpoint": "http://collector:4317"}, "collector:4317", True,
+                 id="a grpc endpoint with http scheme becomes host port over plaintext"),
+    pytest.param({"endpoint": "https://collector:4317/"}, "collector:4317", False,
+                 id="a grpc endpoint with https scheme keeps tls"),
+    pytest.param({"endpoint": "collector:4318/", "protocol": "http/protobuf"},
+                 "https://collector:4318", False,
+                 id="an http endpoint without scheme gets https and loses its trailing slash"),
+    pytest.param({"endpoint": "collector:4318", "protocol": "http/protobuf",
+                  "tls": {"insecure": True}}, "http://collector:4318", True,
+                 id="an http endpoint without scheme gets http when tls is insecure"),
+    pytest.param({"protocol": "http/protobuf", "tls": {"insecure": True}},
+                 "http://127.0.0.1:4318", True,
+                 id="an http exporter without an endpoint defaults to port 4318"),
+    pytest.param({"endpoint": "http://[::1]:4318/otlp", "protocol": "http/protobuf"},
+                 "http://[::1]:4318/otlp", True,
+                 id="an http endpoint keeps its base path"),
+])
+def test_exporter_endpoints_are_normalised_like_the_collector(
+    otlp: dict, endpoint: str, insecure: bool
+) -> None:
+    exporter = parse_config({"exporters": {"otlp": otlp}}, env={}).exporters.otlp
+    assert (exporter.endpoint, exporter.tls.insecure) == (endpoint, insecure)
+
+
+def test_an_exporter_needs_a_host_and_a_real_port() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"exporters": {"otlp": {"endpoint": ":0"}}}, env={})
+    assert caught.value.problems == [f'exporters.otlp.endpoint: {PORT_1}, got ":0"']
 
 
 def test_parse_config_leaves_its_input_unchanged() -> None:
     data = {"exporters": {"otlp": {"endpoint": "collector:4317"}}}
-    parse_config(data, env={"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_INSECURE": "true"})
+    parse_config(data, env=otel(protocol="http/protobuf", insecure="true"))
     assert data == {"exporters": {"otlp": {"endpoint": "collector:4317"}}}
 
 
@@ -319,7 +371,7 @@ def test_env_references_are_substituted_and_whole_references_read_as_yaml() -> N
     env = {"LISTEN_HOST": "0.0.0.0", "GRPC_PORT": "4317", "GRPC_MAX_MIB": "8",
            "API_TOKEN": "t0ken", "INSECURE": "true"}
     config = load("env-substitution.yaml", env)
-    assert config.receiver == OtlpReceiverConfig(grpc=GrpcReceiverConfig("0.0.0.0:4317", 8.0), http=None)
+    assert config.receiver == OtlpReceiverConfig(GrpcReceiverConfig("0.0.0.0:4317", 8.0), None)
     otlp = config.exporters.otlp
     assert otlp.endpoint == "collector:4317"  # the :-default
     assert otlp.headers == (("authorization", "Bearer t0ken"), ("x-price", "$5"))
@@ -328,70 +380,74 @@ def test_env_references_are_substituted_and_whole_references_read_as_yaml() -> N
 
 
 def test_a_whole_reference_stays_text_where_a_string_is_wanted() -> None:
-    data = {"exporters": {"otlp": {"headers": {"x-id": "${env:ID}"}}, "file": {"path": "${env:P}"}}}
+    data = {"exporters": {"otlp": {"headers": {"x-id": "${env:ID}"}},
+                          "file": {"path": "${env:P}"}}}
     config = parse_config(data, env={"ID": "0012", "P": "123"})
     assert config.exporters.otlp.headers == (("x-id", "0012"),)
     assert config.exporters.file.path == "123"
 
 
+def test_a_reference_to_an_empty_default_unsets_an_optional_file() -> None:
+    data = {"detectors": {"user_agent": {"signatures_file": "${env:SIGNATURES:-}"}}}
+    assert parse_config(data, env={}).detectors.user_agent.signatures_file is None
+
+
 def test_a_whole_reference_of_the_wrong_type_is_reported_with_its_value() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({"processor": {"trace_state": {"max_traces": "${env:N}"}}}, env={"N": "lots"})
-    assert caught.value.problems == ['processor.trace_state.max_traces: must be an integer >= 1, got "lots"']
+    assert caught.value.problems == [
+        'processor.trace_state.max_traces: must be an integer >= 1, got "lots"']
 
 
 # --- OTEL_EXPORTER_OTLP_* --------------------------------------------------------------------
 
-ALL_ENV = {
-    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://env-collector:4318",
-    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-    "OTEL_EXPORTER_OTLP_HEADERS": "x-tenant=from%20env",
-    "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
-    "OTEL_EXPORTER_OTLP_TIMEOUT": "1500",
-    "OTEL_EXPORTER_OTLP_INSECURE": "false",
-}
+ALL_ENV = otel(endpoint="http://env-collector:4318", protocol="http/protobuf",
+               headers="x-tenant=from%20env", compression="gzip", timeout="1500", insecure="false")
 
 
 def test_environment_variables_change_nothing_the_file_sets() -> None:
-    assert load("exporter-file-sets-every-env-key.yaml", ALL_ENV) == load("exporter-file-sets-every-env-key.yaml")
+    name = "exporter-file-sets-every-env-key.yaml"
+    assert load(name, ALL_ENV) == load(name)
 
 
 def test_environment_variables_fill_in_what_the_file_leaves_unset(tls_dir: Path) -> None:
-    env = {**ALL_ENV, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_INSECURE": "true",
-           "OTEL_EXPORTER_OTLP_CERTIFICATE": str(tls_dir / "ca.crt")}
+    env = {**ALL_ENV, **otel(protocol="grpc", insecure="true", certificate=f"{tls_dir}/ca.crt")}
     otlp = load("exporter-file-sets-endpoint-only.yaml", env).exporters.otlp
     assert otlp == OtlpExporterConfig(
         endpoint="collector.internal:4317", protocol="grpc",
-        tls=TLSClientConfig(insecure=True, ca_file=str(tls_dir / "ca.crt")),
+        tls=TLSClientConfig(insecure=True, ca_file=f"{tls_dir}/ca.crt"),
         headers=(("x-tenant", "from env"),), compression="gzip", timeout=1.5,
     )
 
 
+def test_environment_variables_fill_in_an_empty_otlp_section() -> None:
+    config = parse_config({"exporters": {"otlp": None}}, env=otel(timeout="250"))
+    assert config.exporters.otlp == OtlpExporterConfig(timeout=0.25)
+
+
 @pytest.mark.parametrize(("env", "endpoint", "protocol", "insecure"), [
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env-collector:4318"},
+    pytest.param(otel(endpoint="http://env-collector:4318"),
                  "env-collector:4318", "grpc", True,
-                 id="an http URL for grpc becomes host:port with tls insecure"),
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://env-collector:4317", "OTEL_EXPORTER_OTLP_INSECURE": "true"},
+                 id="an http URL for grpc becomes host port with tls insecure"),
+    pytest.param(otel(endpoint="https://env-collector:4317", insecure="true"),
                  "env-collector:4317", "grpc", False,
                  id="an https URL for grpc keeps tls whatever OTEL_EXPORTER_OTLP_INSECURE says"),
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "env-collector:4317", "OTEL_EXPORTER_OTLP_INSECURE": "true"},
+    pytest.param(otel(endpoint="env-collector:4317", insecure="true"),
                  "env-collector:4317", "grpc", True,
-                 id="a bare host:port for grpc takes OTEL_EXPORTER_OTLP_INSECURE"),
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env-collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+                 id="a bare host port for grpc takes OTEL_EXPORTER_OTLP_INSECURE"),
+    pytest.param(otel(endpoint="http://env-collector:4318", protocol="http/protobuf"),
                  "http://env-collector:4318", "http/protobuf", True,
-                 id="an http URL for http/protobuf stays a URL"),
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "env-collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+                 id="an http URL for http protobuf stays a URL"),
+    pytest.param(otel(endpoint="env-collector:4318", protocol="http/protobuf"),
                  "https://env-collector:4318", "http/protobuf", False,
-                 id="a bare host:port for http/protobuf gets https by default"),
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "env-collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                  "OTEL_EXPORTER_OTLP_INSECURE": "true"},
+                 id="a bare host port for http protobuf gets https by default"),
+    pytest.param(otel(endpoint="env-collector:4318", protocol="http/protobuf", insecure="TRUE"),
                  "http://env-collector:4318", "http/protobuf", True,
-                 id="a bare host:port for http/protobuf gets http when insecure"),
-    pytest.param({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:4318/v1/traces",
-                  "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+                 id="a bare host port for http protobuf gets http when insecure"),
+    pytest.param(otel(traces_endpoint="http://traces:4318/v1/traces", protocol="http/protobuf"),
                  "http://traces:4318", "http/protobuf", True,
                  id="the traces endpoint alone is used as a base URL"),
-    pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "general:4317", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "traces:4317"},
+    pytest.param(otel(endpoint="general:4317", traces_endpoint="traces:4317"),
                  "general:4317", "grpc", False,
                  id="the general endpoint wins over the traces endpoint"),
 ])
@@ -400,34 +456,33 @@ def test_an_otlp_exporter_is_created_from_the_environment_when_the_file_has_none
 ) -> None:
     exporters = load("debug-exporter-only.yaml", env).exporters
     assert exporters.debug == DebugExporterConfig()
-    assert (exporters.otlp.endpoint, exporters.otlp.protocol, exporters.otlp.tls.insecure) == (
-        endpoint, protocol, insecure)
+    assert exporters.otlp is not None
+    otlp = exporters.otlp
+    assert (otlp.endpoint, otlp.protocol, otlp.tls.insecure) == (endpoint, protocol, insecure)
 
 
 def test_no_otlp_exporter_is_created_without_an_endpoint_variable() -> None:
-    env = {k: v for k, v in ALL_ENV.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"}
+    env = {**ALL_ENV, **otel(endpoint="")}  # empty counts as unset
     assert load("debug-exporter-only.yaml", env).exporters.otlp is None
 
 
 def test_bad_environment_values_are_named_by_their_variable() -> None:
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://collector", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
-           "OTEL_EXPORTER_OTLP_COMPRESSION": "br", "OTEL_EXPORTER_OTLP_TIMEOUT": "soon",
-           "OTEL_EXPORTER_OTLP_INSECURE": "maybe", "OTEL_EXPORTER_OTLP_CERTIFICATE": "/no/such/ca.pem"}
-    assert sorted(problems_in("empty.yaml", env)) == sorted([
+    env = otel(endpoint="ftp://collector", protocol="http/json", compression="br",
+               timeout="soon", insecure="maybe", certificate="/no/such/ca.pem")
+    assert problems_in("empty.yaml", env) == [
         'OTEL_EXPORTER_OTLP_TIMEOUT: must be milliseconds > 0, got "soon"',
         'OTEL_EXPORTER_OTLP_INSECURE: must be true or false, got "maybe"',
         'OTEL_EXPORTER_OTLP_PROTOCOL: must be one of grpc, http/protobuf, got "http/json"',
         'OTEL_EXPORTER_OTLP_COMPRESSION: must be one of gzip, none, got "br"',
         'OTEL_EXPORTER_OTLP_CERTIFICATE: file not found: "/no/such/ca.pem"',
-    ])
+    ]
 
 
-def test_an_endpoint_password_is_masked_in_problems() -> None:
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://user:hunter2@collector:99999",
-           "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
-    problems = problems_in("empty.yaml", env)
-    assert problems == ['OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL with a host,'
-                        ' got "https://***@collector:99999"']
+def test_a_bad_endpoint_variable_is_named_and_its_password_masked() -> None:
+    env = otel(endpoint="https://user:hunter2@collector:99999", protocol="http/protobuf")
+    assert problems_in("empty.yaml", env) == [
+        "OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:// or https:// URL with a host,"
+        ' got "https://***@collector:99999"']
 
 
 # --- the embedded default, the example and the reference -------------------------------------
@@ -435,27 +490,30 @@ def test_an_endpoint_password_is_masked_in_problems() -> None:
 
 def test_the_embedded_default_has_both_receivers_the_debug_exporter_and_every_detector() -> None:
     config = load_config(None, env={})
-    assert config.receiver == OtlpReceiverConfig(GrpcReceiverConfig("127.0.0.1:4317"), HttpReceiverConfig("127.0.0.1:4318"))
+    assert config.receiver == OtlpReceiverConfig(
+        GrpcReceiverConfig("127.0.0.1:4317"), HttpReceiverConfig("127.0.0.1:4318"))
     assert config.exporters == ExportersConfig(debug=DebugExporterConfig("basic"))
-    assert all(getattr(config.detectors, f.name).enabled for f in dataclasses.fields(DetectorsConfig))
+    detectors = [getattr(config.detectors, f.name) for f in dataclasses.fields(DetectorsConfig)]
+    assert all(detector.enabled for detector in detectors)
 
 
 def test_the_embedded_default_forwards_to_an_otlp_exporter_only_when_the_endpoint_is_set() -> None:
-    config = load_config(None, env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"})
-    assert config.exporters.otlp == OtlpExporterConfig(endpoint="collector:4317", tls=TLSClientConfig(insecure=True))
+    config = load_config(None, env=otel(endpoint="http://collector:4317"))
+    assert config.exporters.otlp == OtlpExporterConfig(
+        endpoint="collector:4317", tls=TLSClientConfig(insecure=True))
     assert config.exporters.debug == DebugExporterConfig()
 
 
 def test_the_example_with_every_key_loads_to_the_defaults() -> None:
     config = load_config(str(ROOT / "examples" / "config-all-keys.yaml"), env={})
-    assert config == Config(exporters=ExportersConfig(OtlpExporterConfig(), DebugExporterConfig(), FileExporterConfig()))
+    exporters = ExportersConfig(OtlpExporterConfig(), DebugExporterConfig(), FileExporterConfig())
+    assert config == Config(exporters=exporters)
 
 
 def test_the_example_shows_every_key() -> None:
     text = (ROOT / "examples" / "config-all-keys.yaml").read_text()
-    uncommented = re.sub(r"(?m)^#( *\w+:)", r" \1", text)  # the receiver tls blocks, commented out
-    shown = yaml_paths(yaml.safe_load(uncommented))
-    assert set(leaf_paths(config_module.CONFIG)) <= shown
+    uncommented = re.sub(r"(?m)^#( *\w+:)", r" \1", text)  # the receiver tls blocks
+    assert set(leaf_paths(config_module.CONFIG)) <= yaml_paths(yaml.safe_load(uncommented))
 
 
 def test_the_reference_documents_every_key_and_no_other() -> None:

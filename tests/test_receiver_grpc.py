@@ -9,20 +9,29 @@ from grpc_status import rpc_status
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from sdk_helpers import (
+    assert_sdk_logs_arrived,
+    assert_sdk_spans_arrived,
+    send_sdk_logs,
+    send_sdk_spans,
+)
 
 from otel_ai_detect.exporters.base import GRPC_METHODS
 from otel_ai_detect.testing import genai_span, metrics_request, traces_request
-from sdk_helpers import assert_sdk_logs_arrived, assert_sdk_spans_arrived, send_sdk_logs, send_sdk_spans
 
 
 def raw_call(port: int, signal: str):
     """A multicallable that sends bytes as they are (no client-side serialization)."""
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    return channel, channel.unary_unary(GRPC_METHODS[signal], request_serializer=None, response_deserializer=None)
+    return channel, channel.unary_unary(
+        GRPC_METHODS[signal], request_serializer=None, response_deserializer=None
+    )
 
 
 def test_spans_from_the_sdk_grpc_exporter_arrive_unchanged(service, sink):
-    sent = send_sdk_spans(OTLPSpanExporter(endpoint=f"127.0.0.1:{service.grpc_port}", insecure=True))
+    sent = send_sdk_spans(
+        OTLPSpanExporter(endpoint=f"127.0.0.1:{service.grpc_port}", insecure=True)
+    )
     assert_sdk_spans_arrived(sent, sink)
 
 
@@ -68,9 +77,13 @@ def test_a_full_queue_is_unavailable_with_retry_info(make_service, sink):
     sink.stall()
     channel, call = raw_call(service.grpc_port, "traces")
     with channel:
-        call(traces_request(genai_span()).SerializeToString(), timeout=5)  # taken by the consumer, held by the sink
+        call(
+            traces_request(genai_span()).SerializeToString(), timeout=5
+        )  # taken by the consumer, held by the sink
         assert sink.wait_for(lambda: sink.stalled == 1, 5)
-        call(traces_request(genai_span()).SerializeToString(), timeout=5)  # fills the one queue slot
+        call(
+            traces_request(genai_span()).SerializeToString(), timeout=5
+        )  # fills the one queue slot
         with pytest.raises(grpc.RpcError) as caught:
             call(traces_request(genai_span(), genai_span()).SerializeToString(), timeout=5)
     error = caught.value
@@ -87,6 +100,7 @@ def test_a_full_queue_is_unavailable_with_retry_info(make_service, sink):
 
 def _tiny_queue():
     from otel_ai_detect.config_types import QueueConfig
+
     return QueueConfig(num_consumers=1, queue_size=1)
 
 

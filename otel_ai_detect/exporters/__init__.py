@@ -12,7 +12,14 @@ from typing import TextIO
 
 from otel_ai_detect.config_types import ExportersConfig
 from otel_ai_detect.exporters.base import (
-    ALERTS, LOGS, METRICS, SIGNALS, TRACES, Attempt, Exporter, ExportResult,
+    ALERTS,
+    LOGS,
+    METRICS,
+    SIGNALS,
+    TRACES,
+    Attempt,
+    Exporter,
+    ExportResult,
 )
 from otel_ai_detect.exporters.debug import DebugExporter
 from otel_ai_detect.exporters.file import FileExporter
@@ -20,8 +27,19 @@ from otel_ai_detect.exporters.otlp_grpc import OtlpGrpcExporter
 from otel_ai_detect.exporters.otlp_http import OtlpHttpExporter
 
 __all__ = [
-    "ALERTS", "LOGS", "METRICS", "SIGNALS", "TRACES", "Attempt", "DebugExporter", "Exporter",
-    "ExportResult", "FileExporter", "OtlpGrpcExporter", "OtlpHttpExporter", "build_exporters",
+    "ALERTS",
+    "LOGS",
+    "METRICS",
+    "SIGNALS",
+    "TRACES",
+    "Attempt",
+    "DebugExporter",
+    "Exporter",
+    "ExportResult",
+    "FileExporter",
+    "OtlpGrpcExporter",
+    "OtlpHttpExporter",
+    "build_exporters",
 ]
 
 
@@ -33,7 +51,9 @@ def build_exporters(config: ExportersConfig, debug_stream: TextIO | None = None)
         elif config.otlp.protocol == "http/protobuf":
             exporters.append(OtlpHttpExporter(config.otlp))
         else:  # config.py validates this; a hand-built Config may not have been
-            raise ValueError(f"exporters.otlp.protocol: {config.otlp.protocol!r} is not grpc or http/protobuf")
+            raise ValueError(
+                f"exporters.otlp.protocol: {config.otlp.protocol!r} is not grpc or http/protobuf"
+            )
     if config.debug is not None:
         exporters.append(DebugExporter(config.debug, debug_stream))
     if config.file is not None:

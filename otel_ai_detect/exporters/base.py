@@ -23,9 +23,13 @@ SIGNALS = (TRACES, LOGS, METRICS, ALERTS)
 # The OTLP endpoint each signal goes to (alerts are logs on the wire).
 WIRE_SIGNAL = {TRACES: TRACES, LOGS: LOGS, METRICS: METRICS, ALERTS: LOGS}
 GRPC_METHODS = {
-    TRACES: "/" + trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name + "/Export",
+    TRACES: "/"
+    + trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+    + "/Export",
     LOGS: "/" + logs_service_pb2.DESCRIPTOR.services_by_name["LogsService"].full_name + "/Export",
-    METRICS: "/" + metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"].full_name + "/Export",
+    METRICS: "/"
+    + metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"].full_name
+    + "/Export",
 }
 RESPONSE_TYPES = {
     TRACES: trace_service_pb2.ExportTraceServiceResponse,
@@ -70,8 +74,14 @@ def partial_success_warning(signal: str, response: bytes) -> str | None:
     if not parsed.HasField("partial_success"):
         return None
     partial = parsed.partial_success
-    rejected = next((getattr(partial, f) for f in ("rejected_spans", "rejected_log_records",
-                                                    "rejected_data_points") if hasattr(partial, f)), 0)
+    rejected = next(
+        (
+            getattr(partial, f)
+            for f in ("rejected_spans", "rejected_log_records", "rejected_data_points")
+            if hasattr(partial, f)
+        ),
+        0,
+    )
     if not rejected and not partial.error_message:
         return None
     return f"downstream rejected {rejected} {signal} items: {partial.error_message}"

@@ -53,12 +53,18 @@ class DebugExporter:
     def _line(self, record: LogRecord, service: str) -> str:
         attributes = attributes_dict(record.attributes)
         nanos = record.time_unix_nano or record.observed_time_unix_nano
-        when = dt.datetime.fromtimestamp(nanos / 1e9, dt.timezone.utc).isoformat(timespec="milliseconds")
-        line = (f"{when.replace('+00:00', 'Z')} {record.severity_text or record.severity_number} "
-                f"{attributes.get(semconv.SECURITY_RULE_NAME, '?')} service={json.dumps(service)} "
-                f"trace={record.trace_id.hex() or '-'} "
-                f"evidence={json.dumps(attributes.get(semconv.ALERT_EVIDENCE, ''), ensure_ascii=False)}")
+        when = dt.datetime.fromtimestamp(nanos / 1e9, dt.timezone.utc).isoformat(
+            timespec="milliseconds"
+        )
+        line = (
+            f"{when.replace('+00:00', 'Z')} {record.severity_text or record.severity_number} "
+            f"{attributes.get(semconv.SECURITY_RULE_NAME, '?')} service={json.dumps(service)} "
+            f"trace={record.trace_id.hex() or '-'} "
+            f"evidence={json.dumps(attributes.get(semconv.ALERT_EVIDENCE, ''), ensure_ascii=False)}"
+        )
         if self._detailed:
-            line += "".join(f"\n    {key}={json.dumps(value, ensure_ascii=False)}"
-                            for key, value in sorted(attributes.items()))
+            line += "".join(
+                f"\n    {key}={json.dumps(value, ensure_ascii=False)}"
+                for key, value in sorted(attributes.items())
+            )
         return line

@@ -46,7 +46,9 @@ class FileExporter:
                     for record in scope_logs.log_records:
                         line = otlp_json.to_dict(record)
                         line["resource"] = resource
-                        lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+                        lines.append(
+                            json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+                        )
             with self._lock:
                 self._file.write("".join(lines))
                 self._file.flush()

@@ -20,16 +20,27 @@ from grpc_status import rpc_status
 
 from otel_ai_detect.config_types import OtlpExporterConfig
 from otel_ai_detect.exporters.base import (
-    GRPC_METHODS, SIGNALS, WIRE_SIGNAL, Attempt, ExportResult, partial_success_warning,
+    GRPC_METHODS,
+    SIGNALS,
+    WIRE_SIGNAL,
+    Attempt,
+    ExportResult,
+    partial_success_warning,
 )
 from otel_ai_detect.exporters.retry import Retrier
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED,
-    grpc.StatusCode.CANCELLED, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.DATA_LOSS,
-})
+RETRYABLE_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
 
 
 class OtlpGrpcExporter:
@@ -42,17 +53,29 @@ class OtlpGrpcExporter:
         self._retrier = Retrier(config.retry_on_failure, self._stop)
         self._timeout = config.timeout
         self._metadata = tuple((key.lower(), value) for key, value in config.headers) or None
-        compression = grpc.Compression.Gzip if config.compression == "gzip" else grpc.Compression.NoCompression
+        compression = (
+            grpc.Compression.Gzip
+            if config.compression == "gzip"
+            else grpc.Compression.NoCompression
+        )
         target = _target(config.endpoint)
         if config.tls.insecure:
             self._channel = grpc.insecure_channel(target, compression=compression)
         else:
             if config.tls.insecure_skip_verify:
-                log.warning("exporter %s: tls.insecure_skip_verify is not supported over gRPC; verifying", name)
-            self._channel = grpc.secure_channel(target, _credentials(config), compression=compression)
+                log.warning(
+                    "exporter %s: tls.insecure_skip_verify is not supported over gRPC; verifying",
+                    name,
+                )
+            self._channel = grpc.secure_channel(
+                target, _credentials(config), compression=compression
+            )
         self._calls = {
-            signal: self._channel.unary_unary(GRPC_METHODS[WIRE_SIGNAL[signal]],
-                                              request_serializer=None, response_deserializer=None)
+            signal: self._channel.unary_unary(
+                GRPC_METHODS[WIRE_SIGNAL[signal]],
+                request_serializer=None,
+                response_deserializer=None,
+            )
             for signal in SIGNALS
         }
 
@@ -73,7 +96,8 @@ class OtlpGrpcExporter:
             code = err.code()
             retry_after = _retry_delay(err)
             retryable = code in RETRYABLE_CODES or (
-                code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None)
+                code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None
+            )
             return Attempt(False, retryable, retry_after, f"{code.name}: {err.details()}")
         except ValueError as exc:  # "Cannot invoke RPC on closed channel!" during shutdown
             return Attempt(False, False, None, str(exc))
@@ -100,7 +124,7 @@ def _target(endpoint: str) -> str:
     """grpc wants host:port; accept the http(s)://host:port form people paste from HTTP configs."""
     for scheme in ("http://", "https://", "grpc://"):
         if endpoint.startswith(scheme):
-            endpoint = endpoint[len(scheme):]
+            endpoint = endpoint[len(scheme) :]
     return endpoint.rstrip("/")
 
 
@@ -113,5 +137,7 @@ def _credentials(config: OtlpExporterConfig) -> grpc.ChannelCredentials:
 
     tls = config.tls
     return grpc.ssl_channel_credentials(
-        root_certificates=read(tls.ca_file), private_key=read(tls.key_file),
-        certificate_chain=read(tls.cert_file))
+        root_certificates=read(tls.ca_file),
+        private_key=read(tls.key_file),
+        certificate_chain=read(tls.cert_file),
+    )

@@ -18,10 +18,16 @@ import time
 import urllib3
 from google.rpc import status_pb2
 
-from otel_ai_detect.config_types import OtlpExporterConfig
-from otel_ai_detect.exporters.base import SIGNALS, WIRE_SIGNAL, Attempt, ExportResult, partial_success_warning
-from otel_ai_detect.exporters.retry import Retrier
 from otel_ai_detect import otlp_json
+from otel_ai_detect.config_types import OtlpExporterConfig
+from otel_ai_detect.exporters.base import (
+    SIGNALS,
+    WIRE_SIGNAL,
+    Attempt,
+    ExportResult,
+    partial_success_warning,
+)
+from otel_ai_detect.exporters.retry import Retrier
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +56,9 @@ class OtlpHttpExporter:
         self._pool = urllib3.PoolManager(
             maxsize=max(1, config.sending_queue.num_consumers),
             cert_reqs="CERT_NONE" if tls.insecure_skip_verify else "CERT_REQUIRED",
-            ca_certs=tls.ca_file, cert_file=tls.cert_file, key_file=tls.key_file,
+            ca_certs=tls.ca_file,
+            cert_file=tls.cert_file,
+            key_file=tls.key_file,
         )
 
     def export(self, signal: str, payload: bytes, count: int) -> ExportResult:
@@ -68,9 +76,18 @@ class OtlpHttpExporter:
     def _send(self, signal: str, body: bytes) -> Attempt:
         try:
             # retries=False: the retry policy is ours (Retrier); urllib3's would retry behind its back.
-            response = self._pool.request("POST", self._urls[signal], body=body, headers=self._headers,
-                                          timeout=self._timeout, retries=False, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:  # refused, reset, timed out: the OTLP spec says retry
+            response = self._pool.request(
+                "POST",
+                self._urls[signal],
+                body=body,
+                headers=self._headers,
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+            )
+        except (
+            urllib3.exceptions.HTTPError
+        ) as exc:  # refused, reset, timed out: the OTLP spec says retry
             return Attempt(False, True, None, f"{type(exc).__name__}: {exc}")
         status = response.status
         if 200 <= status < 300:
@@ -78,8 +95,12 @@ class OtlpHttpExporter:
             if warning:
                 log.warning("exporter %s: %s", self.name, warning)
             return Attempt(True)
-        return Attempt(False, status in RETRYABLE_STATUSES, parse_retry_after(response.headers.get("Retry-After")),
-                       f"HTTP {status}: {_status_message(response)}")
+        return Attempt(
+            False,
+            status in RETRYABLE_STATUSES,
+            parse_retry_after(response.headers.get("Retry-After")),
+            f"HTTP {status}: {_status_message(response)}",
+        )
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -54,8 +54,12 @@ class Retrier:
                 delay = self._random.uniform(interval - spread, interval + spread)
             elapsed = time.monotonic() - started
             if config.max_elapsed_time > 0 and elapsed + delay > config.max_elapsed_time:
-                return ExportResult(False, attempts, f"gave up after {attempts} attempts in {elapsed:.2f}s "
-                                                     f"(max_elapsed_time {config.max_elapsed_time:g}s): {outcome.error}")
+                return ExportResult(
+                    False,
+                    attempts,
+                    f"gave up after {attempts} attempts in {elapsed:.2f}s "
+                    f"(max_elapsed_time {config.max_elapsed_time:g}s): {outcome.error}",
+                )
             if self._stop.wait(delay):
                 return ExportResult(False, attempts, f"shut down while retrying: {outcome.error}")
         raise AssertionError("unreachable: delays() is endless")

@@ -31,10 +31,10 @@ class Facts:
         return Conversation(
             inputs=inputs,
             outputs=outputs,
-            finish_reasons=_unique(self.reasons),
+            finish_reasons=_unique(self.reasons) if self.reasons else (),
             error_type=self.error_type,
-            error_messages=_unique_texts(self.errors),
-            provider_filter=_unique_verdicts(self.verdicts),
+            error_messages=_unique_texts(self.errors) if self.errors else (),
+            provider_filter=_unique_verdicts(self.verdicts) if self.verdicts else (),
             peer=peer,
             convention=convention,
         )

@@ -154,7 +154,7 @@ def decode_any_value(value: Any) -> Decoded:
 
 def decode_text(text: str) -> Decoded:
     """Decode JSON text once; on failure keep the text for recovery."""
-    if not text.strip():
+    if not text or text.isspace():  # isspace, not strip: no copy of a 50 KB prompt
         return Decoded(None, True, "")
     try:
         return Decoded(loads(text), True, text)

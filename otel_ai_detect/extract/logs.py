@@ -151,11 +151,14 @@ def _details(record: Any, inputs: Sink, outputs: Sink, facts: Facts) -> None:
 
 
 def _exception(record: Any, index: int, facts: Facts) -> None:
+    types: dict[str, str] = {}
     for kv in record.attributes:
         if kv.key == sc.EXCEPTION_MESSAGE:
             facts.error(any_value_str(kv.value) or "", f"log[{index}].{sc.EXCEPTION_MESSAGE}")
-        elif kv.key in (sc.ERROR_TYPE, sc.EXCEPTION_TYPE) and facts.error_type is None:
-            facts.error_type = any_value_str(kv.value) or None
+        elif kv.key in (sc.ERROR_TYPE, sc.EXCEPTION_TYPE):
+            types[kv.key] = any_value_str(kv.value) or ""
+    if facts.error_type is None:  # error.type is the convention's name for it; else the class
+        facts.error_type = types.get(sc.ERROR_TYPE) or types.get(sc.EXCEPTION_TYPE) or None
 
 
 def _body(record: Any) -> dict:

@@ -30,7 +30,8 @@ _PART_META = frozenset(("type", "id", "mime_type", "modality", "name"))
 def role_of(value: Any, default: str = UNKNOWN) -> str:
     """Normalize a role to system|user|assistant|tool|unknown (aliases like developer)."""
     if isinstance(value, str) and value:
-        return _ROLES.get(value.strip().lower(), UNKNOWN)
+        role = _ROLES.get(value)
+        return role if role is not None else _ROLES.get(value.strip().lower(), UNKNOWN)
     return default
 
 
@@ -94,6 +95,10 @@ def _text_part(kind: str, value: Any, path: str) -> list[Part]:
 
 def semconv_part(part: Any, path: str) -> list[Part]:
     """One element of a semconv ``parts`` array (schema gen-ai-input-messages.json)."""
+    if type(part) is dict and part.get("type") == "text":  # the common case, first
+        content = part.get("content")
+        if type(content) is str:
+            return [Part("text", content, path + ".content")] if content else []
     if isinstance(part, str):
         return _text_part("text", part, path)
     if not isinstance(part, dict):
@@ -141,8 +146,11 @@ def semconv_messages(value: Any, path: str, sink: Sink, default_role: str,
                 parts += semconv_part(part, f"{mpath}.parts[{j}]")
         elif "content" in message:  # OpenAI-shaped message where a semconv one was expected
             role, parts = openai_message(message, mpath, default_role)
-        if any(p.kind == "tool_call_response" for p in parts):
-            role = TOOL
+        if role != TOOL:
+            for part in parts:
+                if part.kind == "tool_call_response":
+                    role = TOOL
+                    break
         sink.add(role, parts)
         reason = message.get("finish_reason")
         if reasons is not None and isinstance(reason, str) and reason:

@@ -11,6 +11,7 @@ leftmost..rightmost ``X-Forwarded-For`` entries, ``Forwarded: for=`` values,
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -34,16 +35,18 @@ _ADDRESS_ATTRS = (sc.CLIENT_ADDRESS, sc.HTTP_CLIENT_IP, sc.NET_PEER_IP,
                   sc.NET_SOCK_PEER_ADDR, sc.NETWORK_PEER_ADDRESS)
 _UA_ATTRS = (sc.USER_AGENT_ORIGINAL, sc.HTTP_USER_AGENT)
 _WANTED = frozenset(_HEADERS) | frozenset(_ADDRESS_ATTRS) | frozenset(_UA_ATTRS)
+SERVER = Span.SpanKind.SPAN_KIND_SERVER  # resolved once: the enum wrapper lookup is slow
 
 
 def span_peer(span: Any) -> Peer | None:
     """The caller of an HTTP SERVER span; None for other kinds or when nothing is found."""
-    if span.kind != Span.SpanKind.SPAN_KIND_SERVER:
+    if span.kind != SERVER:
         return None
     found: dict[str, Any] = {}
     for kv in span.attributes:
-        if kv.key in _WANTED:
-            found[kv.key] = kv.value
+        key = kv.key
+        if key in _WANTED:
+            found[key] = kv.value
     if not found:
         return None
     headers: dict[str, list[str]] = {}
@@ -83,10 +86,17 @@ def _split(values: Any, separator: str) -> list[str]:
 
 def _normalize(candidates: list[str]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
-    for candidate in candidates:
-        ip = parse_ip(candidate.strip().strip('"'))
+    for candidate in dict.fromkeys(candidates):  # the same IP often sits in 3 headers
+        ip = _canonical(candidate)
         if ip is not None:
-            seen.setdefault(str(ip), None)
+            seen.setdefault(ip, None)
             if len(seen) >= MAX_ADDRESSES:
                 break
     return tuple(seen)
+
+
+@lru_cache(maxsize=4096)  # clients repeat across spans; ipaddress parsing costs ~4 us
+def _canonical(candidate: str) -> str | None:
+    """``" [2001:db8::1]:443"`` -> ``2001:db8::1``; None when it is not an IP."""
+    ip = parse_ip(candidate.strip().strip('"'))
+    return str(ip) if ip is not None else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from otel_ai_detect import semconv as sc
 from otel_ai_detect.extract import filters
@@ -18,11 +18,20 @@ from otel_ai_detect.extract.callinfo import call_info
 from otel_ai_detect.extract.facts import Facts
 from otel_ai_detect.extract.jsontext import any_value_strings
 from otel_ai_detect.extract.messages import Budget, Sink
-from otel_ai_detect.extract.peer import span_peer
+from otel_ai_detect.extract.peer import SERVER, span_peer
 from otel_ai_detect.extract.spanview import SpanView, scan_span
 from otel_ai_detect.model import NO_PEER, CallInfo, Conversation
 
 _GEN_AI_MARKERS = (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM)
+# (attribute, target) of the vendor filter records Traceloop and Bedrock write.
+_FILTER_ATTRS = (
+    (sc.TRACELOOP_PROMPT_FILTER_RESULTS, filters.PROMPT),
+    (sc.TRACELOOP_COMPLETION_FILTER_RESULTS, filters.COMPLETION),
+    (sc.BEDROCK_GUARDRAIL_INPUT_FILTER, filters.PROMPT),
+    (sc.BEDROCK_GUARDRAIL_OUTPUT_FILTER, filters.COMPLETION),
+)
+_FILTER_KEYS = frozenset(key for key, _ in _FILTER_ATTRS)
+_STATUS_ERROR = Status.StatusCode.STATUS_CODE_ERROR
 
 
 def span_conversation(span: Any) -> Conversation | None:
@@ -47,7 +56,7 @@ def span_conversation(span: Any) -> Conversation | None:
             output_convention = adapter.CONVENTION
     convention = input_convention or output_convention or first_match or _fallback_convention(view)
     peer = NO_PEER
-    if span.kind == Span.SpanKind.SPAN_KIND_SERVER:  # a GenAI gateway's own server span
+    if span.kind == SERVER:  # a GenAI gateway's own server span
         peer = span_peer(span) or NO_PEER
     return facts.conversation(inputs.finish(), outputs.finish(), convention, peer)
 
@@ -63,7 +72,7 @@ def _common_facts(view: SpanView, facts: Facts) -> None:
         facts.reasons.extend(r for r in any_value_strings(reasons) if r)
     facts.error_type = view.text(sc.ERROR_TYPE) or None
     status = view.span.status
-    if status.code == Status.StatusCode.STATUS_CODE_ERROR and status.message:
+    if status.code == _STATUS_ERROR and status.message:
         facts.error(status.message, "status.message")
     for path, exc_type, message in view.exceptions:
         if message:
@@ -72,10 +81,9 @@ def _common_facts(view: SpanView, facts: Facts) -> None:
             facts.error_type = exc_type  # OpenInference records no error.type
     for path, action, phase in view.guards:
         filters.guard_event(action, phase, path, facts.verdicts)
-    _filter_attribute(view, sc.TRACELOOP_PROMPT_FILTER_RESULTS, filters.PROMPT, facts)
-    _filter_attribute(view, sc.TRACELOOP_COMPLETION_FILTER_RESULTS, filters.COMPLETION, facts)
-    _filter_attribute(view, sc.BEDROCK_GUARDRAIL_INPUT_FILTER, filters.PROMPT, facts)
-    _filter_attribute(view, sc.BEDROCK_GUARDRAIL_OUTPUT_FILTER, filters.COMPLETION, facts)
+    if not _FILTER_KEYS.isdisjoint(view.attrs):
+        for key, target in _FILTER_ATTRS:
+            _filter_attribute(view, key, target, facts)
 
 
 def _filter_attribute(view: SpanView, key: str, target: str, facts: Facts) -> None:

@@ -42,9 +42,13 @@ class Consumer(Protocol):
     so pass-through data can be forwarded byte for byte. Raises `Refused`.
     """
 
-    def submit_traces(self, request: ExportTraceServiceRequest, raw: bytes | None = None) -> None: ...
+    def submit_traces(
+        self, request: ExportTraceServiceRequest, raw: bytes | None = None
+    ) -> None: ...
     def submit_logs(self, request: ExportLogsServiceRequest, raw: bytes | None = None) -> None: ...
-    def submit_metrics(self, request: ExportMetricsServiceRequest, raw: bytes | None = None) -> None: ...
+    def submit_metrics(
+        self, request: ExportMetricsServiceRequest, raw: bytes | None = None
+    ) -> None: ...
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
@@ -58,5 +62,3 @@ def split_endpoint(endpoint: str) -> tuple[str, int]:
 def retry_after_header(seconds: float) -> str:
     """HTTP Retry-After takes whole seconds; round up so a client never retries early."""
     return str(max(1, int(-(-seconds // 1))))
-
-

@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 class GrpcReceiver:
     """Serves OTLP/gRPC on `config.endpoint`; `port` is the bound port after `start()`."""
 
-    def __init__(self, config: GrpcReceiverConfig, consumer: Consumer, *, handler_threads: int = 1) -> None:
+    def __init__(
+        self, config: GrpcReceiverConfig, consumer: Consumer, *, handler_threads: int = 1
+    ) -> None:
         self._config = config
         self._consumer = consumer
         self._handler_threads = handler_threads
@@ -70,12 +72,27 @@ class GrpcReceiver:
     def _handlers(self) -> tuple[grpc.GenericRpcHandler, ...]:
         consumer = self._consumer
         table = (
-            (trace_service_pb2, "TraceService", trace_service_pb2.ExportTraceServiceRequest,
-             trace_service_pb2.ExportTraceServiceResponse, consumer.submit_traces),
-            (logs_service_pb2, "LogsService", logs_service_pb2.ExportLogsServiceRequest,
-             logs_service_pb2.ExportLogsServiceResponse, consumer.submit_logs),
-            (metrics_service_pb2, "MetricsService", metrics_service_pb2.ExportMetricsServiceRequest,
-             metrics_service_pb2.ExportMetricsServiceResponse, consumer.submit_metrics),
+            (
+                trace_service_pb2,
+                "TraceService",
+                trace_service_pb2.ExportTraceServiceRequest,
+                trace_service_pb2.ExportTraceServiceResponse,
+                consumer.submit_traces,
+            ),
+            (
+                logs_service_pb2,
+                "LogsService",
+                logs_service_pb2.ExportLogsServiceRequest,
+                logs_service_pb2.ExportLogsServiceResponse,
+                consumer.submit_logs,
+            ),
+            (
+                metrics_service_pb2,
+                "MetricsService",
+                metrics_service_pb2.ExportMetricsServiceRequest,
+                metrics_service_pb2.ExportMetricsServiceResponse,
+                consumer.submit_metrics,
+            ),
         )
         handlers = []
         for module, service, request_type, response_type, submit in table:
@@ -89,8 +106,9 @@ class GrpcReceiver:
         return tuple(handlers)
 
 
-def _export(request_type: type[Message], response: bytes,
-            submit: Callable[[Message, bytes], None]) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+def _export(
+    request_type: type[Message], response: bytes, submit: Callable[[Message, bytes], None]
+) -> Callable[[bytes, grpc.ServicerContext], bytes]:
     name = request_type.DESCRIPTOR.name
 
     def export(raw: bytes, context: grpc.ServicerContext) -> bytes:

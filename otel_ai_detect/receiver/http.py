@@ -2,15 +2,16 @@
 
 Standard library `ThreadingHTTPServer`, HTTP/1.1 keep-alive, one thread per
 connection. Bodies are `application/x-protobuf` or `application/json`
-(OTLP/JSON: hex ids, via `otel_ai_detect.otlp_json`), optionally `Content-Encoding: gzip` or `deflate`;
-the response is an Export*ServiceResponse in the request's encoding. Errors
-carry a google.rpc.Status body (same encoding) whose message says what was
-wrong: 400 malformed, 404 unknown path, 405 not POST, 413 too large, 415
+(OTLP/JSON: hex ids, via `otel_ai_detect.otlp_json`), optionally compressed
+(`Content-Encoding: gzip` or `deflate`); the response is an
+Export*ServiceResponse in the request's encoding. Errors carry a
+google.rpc.Status body (same encoding) whose message says what was wrong:
+400 malformed, 404 unknown path, 405 not POST, 413 too large, 415
 unsupported media type or encoding, 503 + Retry-After when the service
 refuses (back-pressure), 500 for our own bugs.
 
-`max_request_body_size` bounds the body as sent AND after decompression: we
-inflate at most limit+1 bytes, so a gzip bomb costs us no more than the limit.
+Reading and decompressing bodies (bounded: a gzip bomb costs no more than
+`max_request_body_size`) lives in `http_body`.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ import logging
 import socket
 import ssl
 import threading
-import zlib
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf.message import DecodeError
-from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
@@ -32,29 +31,31 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
 from otel_ai_detect import otlp_json
 from otel_ai_detect.config_types import HttpReceiverConfig
 from otel_ai_detect.receiver import Consumer, Refused, retry_after_header, split_endpoint
+from otel_ai_detect.receiver.http_body import (
+    JSON,
+    PROTOBUF,
+    HttpError,
+    media_type,
+    read_body,
+    status_body,
+)
 
 log = logging.getLogger(__name__)
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
 # path -> (request type, response type, name of the Consumer method)
 ROUTES = {
-    "/v1/traces": (trace.ExportTraceServiceRequest, trace.ExportTraceServiceResponse, "submit_traces"),
+    "/v1/traces": (
+        trace.ExportTraceServiceRequest,
+        trace.ExportTraceServiceResponse,
+        "submit_traces",
+    ),
     "/v1/logs": (logs.ExportLogsServiceRequest, logs.ExportLogsServiceResponse, "submit_logs"),
-    "/v1/metrics": (metrics.ExportMetricsServiceRequest, metrics.ExportMetricsServiceResponse, "submit_metrics"),
+    "/v1/metrics": (
+        metrics.ExportMetricsServiceRequest,
+        metrics.ExportMetricsServiceResponse,
+        "submit_metrics",
+    ),
 }
-_STATUS_CODES = {400: code_pb2.INVALID_ARGUMENT, 404: code_pb2.NOT_FOUND, 405: code_pb2.UNIMPLEMENTED,
-                 413: code_pb2.RESOURCE_EXHAUSTED, 415: code_pb2.INVALID_ARGUMENT,
-                 503: code_pb2.UNAVAILABLE}
-_INFLATE_WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
-
-
-class HttpError(Exception):
-    """An HTTP error response; `close` when the body was not read (the connection is unusable)."""
-
-    def __init__(self, status: int, message: str, *, close: bool = False, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.message, self.close, self.headers = status, message, close, headers or {}
 
 
 class HttpReceiver:
@@ -69,8 +70,12 @@ class HttpReceiver:
 
     def start(self) -> None:
         host, port = split_endpoint(self._config.endpoint)
-        server = _Server((host, port), self._consumer, self._config.max_request_body_size,
-                         socket.AF_INET6 if ":" in host else socket.AF_INET)
+        server = _Server(
+            (host, port),
+            self._consumer,
+            self._config.max_request_body_size,
+            socket.AF_INET6 if ":" in host else socket.AF_INET,
+        )
         tls = self._config.tls
         if tls is not None and tls.cert_file:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=tls.client_ca_file)
@@ -78,16 +83,20 @@ class HttpReceiver:
             if tls.client_ca_file:
                 context.verify_mode = ssl.CERT_REQUIRED
             # Handshake lazily in the connection's thread, not in the accept loop.
-            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+            server.socket = context.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.port = server.server_address[1]
         self._server = server
-        # A short poll: shutdown() waits for the loop to notice (the default 0.5 s slows every stop).
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="otlp-http", daemon=True)
+        # A short poll: shutdown() waits for the loop to notice (0.5 s by default, at every stop).
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="otlp-http", daemon=True
+        )
         self._thread.start()
         log.info("OTLP/HTTP receiver listening on %s:%d", host or "0.0.0.0", self.port)
 
     def stop(self, grace: float = 5.0) -> None:
-        """Stop accepting; let requests in progress answer for up to `grace` s; close connections."""
+        """Stop accepting; give requests in progress `grace` s to answer; close connections."""
         server, self._server = self._server, None
         if server is None:
             return
@@ -153,12 +162,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         with self.server.busy():
-            media = JSON if _media_type(self.headers.get("Content-Type")) == JSON else PROTOBUF
+            media = JSON if media_type(self.headers.get("Content-Type")) == JSON else PROTOBUF
             try:
                 status, body, headers = 200, self._export(), {}
             except HttpError as err:
                 self.close_connection = self.close_connection or err.close
-                status, body, headers = err.status, _status_body(err.status, err.message, media), err.headers
+                status, body, headers = (
+                    err.status,
+                    status_body(err.status, err.message, media),
+                    err.headers,
+                )
             self._respond(status, media, body, headers)
             if self.server.stopping:
                 self.close_connection = True
@@ -166,10 +179,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_allowed(self) -> None:
         self.close_connection = True  # any body is left unread
         if self.path.split("?", 1)[0] in ROUTES:
-            self._respond(405, PROTOBUF, _status_body(405, f"method {self.command} not allowed; use POST", PROTOBUF),
-                          {"Allow": "POST"})
+            self._respond(
+                405,
+                PROTOBUF,
+                status_body(405, f"method {self.command} not allowed; use POST", PROTOBUF),
+                {"Allow": "POST"},
+            )
         else:
-            self._respond(404, PROTOBUF, _status_body(404, f"no such path {self.path[:100]!r}", PROTOBUF))
+            self._respond(
+                404, PROTOBUF, status_body(404, f"no such path {self.path[:100]!r}", PROTOBUF)
+            )
 
     do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
@@ -179,70 +198,48 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"no such path {self.path[:100]!r}", close=True)
         request_type, response_type, submit_name = route
         content_type = self.headers.get("Content-Type")
-        media = _media_type(content_type)
+        media = media_type(content_type)
         if media not in (PROTOBUF, JSON):
-            raise HttpError(415, f"unsupported Content-Type {content_type!r}; use {PROTOBUF} or {JSON}", close=True)
-        body = self._read_body()
+            raise HttpError(
+                415,
+                f"unsupported Content-Type {content_type!r}; use {PROTOBUF} or {JSON}",
+                close=True,
+            )
+        body = read_body(self.rfile, self.headers, self.server.max_body)
         if media == PROTOBUF:
             try:
                 request = request_type.FromString(body)
             except DecodeError as exc:
-                raise HttpError(400, f"cannot decode {request_type.DESCRIPTOR.name} protobuf: {exc}") from None
+                raise HttpError(
+                    400, f"cannot decode {request_type.DESCRIPTOR.name} protobuf: {exc}"
+                ) from None
         else:
             try:
                 request = otlp_json.parse(body, request_type())
             except otlp_json.OtlpJsonError as exc:
-                raise HttpError(400, f"cannot decode {request_type.DESCRIPTOR.name} JSON: {exc}") from None
+                raise HttpError(
+                    400, f"cannot decode {request_type.DESCRIPTOR.name} JSON: {exc}"
+                ) from None
         try:
             getattr(self.server.consumer, submit_name)(request, body if media == PROTOBUF else None)
         except Refused as refused:
-            raise HttpError(503, str(refused), headers={"Retry-After": retry_after_header(refused.retry_after_seconds)})
+            raise HttpError(
+                503,
+                str(refused),
+                headers={"Retry-After": retry_after_header(refused.retry_after_seconds)},
+            ) from None
         except Exception as exc:  # a bug, not the sender's fault; never echo content
             log.error("OTLP/HTTP %s failed: %s", self.path, type(exc).__name__)
             raise HttpError(500, f"internal error ({type(exc).__name__})") from None
-        return otlp_json.dumps(response_type()).encode() if media == JSON else response_type().SerializeToString()
+        return (
+            otlp_json.dumps(response_type()).encode()
+            if media == JSON
+            else response_type().SerializeToString()
+        )
 
-    def _read_body(self) -> bytes:
-        limit = self.server.max_body
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            body = self._read_chunked(limit)
-        else:
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-            except ValueError:
-                raise HttpError(400, "Content-Length is not a number", close=True) from None
-            if length < 0:
-                raise HttpError(400, "Content-Length is negative", close=True)
-            if length > limit:
-                raise HttpError(413, f"body of {length} bytes exceeds the limit of {limit} bytes", close=True)
-            body = self.rfile.read(length)
-            if len(body) < length:
-                raise HttpError(400, "body is shorter than Content-Length", close=True)
-        encoding = self.headers.get("Content-Encoding", "identity").strip().lower()
-        if encoding in ("", "identity"):
-            return body
-        if encoding not in _INFLATE_WBITS:
-            raise HttpError(415, f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or none")
-        return _inflate(body, limit, encoding)
-
-    def _read_chunked(self, limit: int) -> bytes:
-        chunks, total = [], 0
-        while True:
-            try:
-                size = int(self.rfile.readline(1024).split(b";", 1)[0], 16)
-            except ValueError:
-                raise HttpError(400, "malformed chunked body", close=True) from None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            total += size
-            if total > limit:
-                raise HttpError(413, f"body exceeds the limit of {limit} bytes", close=True)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
-
-    def _respond(self, status: int, media: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def _respond(
+        self, status: int, media: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", media)
         self.send_header("Content-Length", str(len(body)))
@@ -259,31 +256,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002  (stdlib signature)
         log.debug("OTLP/HTTP %s " + format, self.client_address[0], *args)
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def _inflate(data: bytes, limit: int, encoding: str) -> bytes:
-    """Decompress at most limit+1 bytes: enough to know the body is too large, never more."""
-    out, total = [], 0
-    while data:  # a gzip body may hold several members, one after the other
-        inflater = zlib.decompressobj(_INFLATE_WBITS[encoding])
-        try:
-            chunk = inflater.decompress(data, limit - total + 1)
-        except zlib.error as exc:
-            raise HttpError(400, f"body is not valid {encoding}: {exc}") from None
-        total += len(chunk)
-        if total > limit:
-            raise HttpError(413, f"decompressed body exceeds the limit of {limit} bytes")
-        if not inflater.eof:
-            raise HttpError(400, f"{encoding} body is truncated")
-        out.append(chunk)
-        data = inflater.unused_data
-    return b"".join(out)
-
-
-def _status_body(http_status: int, message: str, media: str) -> bytes:
-    status = status_pb2.Status(code=_STATUS_CODES.get(http_status, code_pb2.INTERNAL), message=message)
-    return otlp_json.dumps(status).encode() if media == JSON else status.SerializeToString()
