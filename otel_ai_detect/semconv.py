@@ -119,6 +119,7 @@ OPENINFERENCE_TOOL_NAME = "tool_call.function.name"
 OPENINFERENCE_TOOL_ARGUMENTS = "tool_call.function.arguments"
 OPENINFERENCE_CONTENT_TEXT = "message_content.text"
 OPENINFERENCE_CONTENT_IMAGE_URL = "message_content.image.image.url"
+OPENINFERENCE_REDACTED = "__REDACTED__"  # OPENINFERENCE_HIDE_*: a marker, not content
 OPENINFERENCE_KIND_LLM = "LLM"
 OPENINFERENCE_KIND_GUARDRAIL = "GUARDRAIL"
 # OpenLIT guard.evaluation event attributes.

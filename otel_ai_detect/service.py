@@ -155,9 +155,13 @@ class Service:
                 pipeline.consumers.append(thread)
                 thread.start()
         self._accepting = True
-        for receiver in (self.grpc_receiver, self.http_receiver):
-            if receiver is not None:
-                receiver.start()
+        try:
+            for receiver in (self.grpc_receiver, self.http_receiver):
+                if receiver is not None:
+                    receiver.start()
+        except Exception:  # e.g. the port is taken: do not leave threads and a bound port behind
+            self.shutdown(deadline=1.0)
+            raise
         return self
 
     def shutdown(self, deadline: float = 10.0) -> bool:
@@ -261,7 +265,7 @@ class Service:
         return [QueueItem(signal, raw if raw is not None else request.SerializeToString(), count)]
 
     def _reserve(self, signal: str, count: int, wanted: set[str]) -> list[_Pipeline]:
-        """A slot in every queue that may get part of this request, or Refused and nothing reserved."""
+        """A slot in every queue that may get part of this request; else Refused, none reserved."""
         reserved: list[_Pipeline] = []
         with self._admission:
             reason = "shutting down" if not self._accepting else ""

@@ -89,7 +89,7 @@ def sink():
 
 @pytest.fixture
 def make_service(sink):
-    """make_service(protocol="grpc", engine=None, **config) -> a started Service exporting to `sink`."""
+    """make_service(protocol, engine=None, **config) -> a started Service sending to `sink`."""
     services: list[Service] = []
 
     def make(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -54,7 +54,7 @@ def _parse(name: str):
     return json_format.ParseDict(doc, message)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_bytes(name: str) -> bytes:
     return _parse(name).SerializeToString()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
@@ -17,7 +19,7 @@ RESOURCE = Resource.create({"service.name": "sdk-sender", "deployment.environmen
 
 
 def send_sdk_spans(exporter) -> list:
-    """A parent HTTP span and two GenAI children through BatchSpanProcessor; returns what the SDK made."""
+    """A parent HTTP span and two GenAI children through BatchSpanProcessor; returns the spans."""
     memory = InMemorySpanExporter()
     provider = TracerProvider(resource=RESOURCE)
     provider.add_span_processor(SimpleSpanProcessor(memory))
@@ -30,7 +32,9 @@ def send_sdk_spans(exporter) -> list:
                 attributes={
                     "gen_ai.operation.name": "chat",
                     "gen_ai.request.model": "gpt-4o-mini",
-                    "gen_ai.input.messages": '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
+                    "gen_ai.input.messages": json.dumps(
+                        [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]
+                    ),
                     "gen_ai.request.max_tokens": 200 + i,
                     "gen_ai.request.temperature": 0.5,
                 },

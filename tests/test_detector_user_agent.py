@@ -23,7 +23,8 @@ ATTACK_TOOLS = [
     ("Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:000001)", "Nikto"),
     ("Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:Port Check)", "Nikto"),
     ("Nuclei - Open-source project (github.com/projectdiscovery/nuclei)", "Nuclei"),
-    ("Mozilla/5.0 (compatible; Nuclei - Open-source project (github.com/projectdiscovery/nuclei))", "Nuclei"),
+    ("Mozilla/5.0 (compatible; Nuclei - Open-source project "
+     "(github.com/projectdiscovery/nuclei))", "Nuclei"),
     ("Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
      "Nmap Scripting Engine"),
     ("masscan/1.3 (https://github.com/robertdavidgraham/masscan)", "masscan"),
@@ -33,7 +34,8 @@ ATTACK_TOOLS = [
     ("gobuster/3.6", "gobuster"),
     ("Fuzz Faster U Fool v2.1.0-dev", "ffuf"),
     ("feroxbuster/2.10.1", "feroxbuster"),
-    ("DirBuster-1.0-RC1 (http://www.owasp.org/index.php/Category:OWASP_DirBuster_Project)", "DirBuster"),
+    ("DirBuster-1.0-RC1 (http://www.owasp.org/index.php/Category:OWASP_DirBuster_Project)",
+     "DirBuster"),
     ("Mozilla/4.0 (Hydra)", "THC-Hydra"),
     ("Mozilla/5.0 (Hydra)", "THC-Hydra"),
     ("Wfuzz/3.1.0", "wfuzz"),
@@ -51,7 +53,8 @@ ATTACK_TOOLS = [
     ("Mozilla/5.0 (compatible; Nessus)", "Nessus"),
     ("${jndi:ldap://198.51.100.7:1389/a}", "Log4Shell probe"),
     ("() { :; }; /bin/bash -c 'id'", "Shellshock probe"),
-    ("Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 c7x1.oastify.com", "OAST callback (Burp Collaborator, interactsh)"),
+    ("Mozilla/5.0 (Windows NT 10.0) Chrome/120.0 c7x1.oastify.com",
+     "OAST callback (Burp Collaborator, interactsh)"),
     ("SQLMAP/1.8.4#STABLE", "sqlmap"),
 ]
 
@@ -67,16 +70,24 @@ def test_a_default_attack_tool_user_agent_alerts(detector, ua, tool):
 
 LEGITIMATE = [
     # Browsers, desktop and mobile
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/124.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/124.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4_1) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+    " Version/17.4.1 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like"
+    " Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/124.0.6367.82 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+    " CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
     # HTTP clients and AI SDKs: how legitimate applications call
     "curl/8.5.0",
     "curl/7.88.1",
@@ -101,9 +112,12 @@ LEGITIMATE = [
     "Java-http-client/17.0.11",
     "Apache-HttpClient/4.5.14 (Java/17.0.11)",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.1; +https://openai.com/gptbot)",
-    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot",
-    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.1;"
+    " +https://openai.com/gptbot)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0;"
+    " +https://openai.com/bot",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0;"
+    " +claudebot@anthropic.com)",
     "Wget/1.21.4",
     "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP1A.240405.002)",
     # Near misses: the name inside another word or product
@@ -138,7 +152,8 @@ def test_evidence_is_escaped_and_never_longer_than_the_limit(detector):
     [f] = detector.detect_peer(Peer(user_agent=ua))
     shown = f.evidence[len('user agent "'):f.evidence.rindex('" matches')]
     assert len(shown) <= EVIDENCE_LIMIT
-    assert shown.startswith("sqlmap/1.7.2#stable\\x0a\\x00 AAA") and shown.endswith("\u2026(5022 chars)")
+    assert shown.startswith("sqlmap/1.7.2#stable\\x0a\\x00 AAA")
+    assert shown.endswith("\u2026(5022 chars)")
     assert f.evidence.endswith('" matches sqlmap') and f.evidence.isprintable()
 
 
@@ -155,7 +170,8 @@ def test_a_user_agent_naming_several_tools_lists_each_once(detector):
 def test_the_fingerprint_is_a_short_hash_of_the_user_agent(detector):
     [a] = detector.detect_peer(Peer(user_agent="gobuster/3.6"))
     [b] = detector.detect_peer(Peer(user_agent="gobuster/3.5"))
-    assert len(a.fingerprint) == 12 and a.fingerprint != b.fingerprint and "gobuster" not in a.fingerprint
+    assert len(a.fingerprint) == 12 and a.fingerprint != b.fingerprint
+    assert "gobuster" not in a.fingerprint
 
 
 def test_the_built_in_list_covers_the_documented_tools():

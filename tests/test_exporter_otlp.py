@@ -69,7 +69,7 @@ def test_unavailable_is_retried_and_the_data_arrives_exactly_once(make_exporter,
 
 
 def test_the_servers_retry_hint_replaces_the_backoff(make_exporter, sink, protocol):
-    # With a 30 s initial interval only the hint (RetryInfo 10 ms / Retry-After: 0) can make this fast.
+    # With a 30 s initial interval only the hint (RetryInfo 10 ms / Retry-After: 0) makes it fast.
     sink.fail_next(2, retry_after=0.01 if protocol == "grpc" else 0)
     started = time.monotonic()
     result = make_exporter(retry_on_failure=SLOW_RETRY).export("traces", PAYLOAD, 2)

@@ -65,6 +65,22 @@ def test_openinference_flat_messages_and_multimodal_contents():
         "llm.input_messages.0.message.contents.0.message_content.text"
 
 
+def test_openinference_redacted_values_are_markers_not_content():
+    conv = span_conversation(make_span({
+        "openinference.span.kind": "LLM", "input.value": "__REDACTED__",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.content": "__REDACTED__"}))
+    assert conv.inputs == () and conv.outputs == ()
+
+
+def test_openinference_contents_keep_numeric_order():
+    attrs = {"llm.input_messages.0.message.role": "user"}
+    for k in range(12):
+        attrs[f"llm.input_messages.0.message.contents.{k}.message_content.text"] = f"c{k}"
+    conv = span_conversation(make_span(attrs))
+    assert [p.text for p in conv.inputs[0].parts] == [f"c{k}" for k in range(12)]
+
+
 @pytest.mark.parametrize("input_value,expected", [
     (json.dumps({"model": "m", "messages": [{"role": "system", "content": "s"},
                                             {"role": "user", "content": [{"type": "text", "text": "u"}]}]}),
@@ -175,11 +191,11 @@ def test_prompt_filter_results_in_other_shapes(value, expected):
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("Error code: 400 - {'error': {'code': 'content_filter', 'innererror': {'content_filter_result': "
-     "{'hate': {'filtered': False, 'severity': 'safe'}, 'jailbreak': {'filtered': True, 'detected': True}}}}}",
+    (("Error code: 400 - {'error': {'code': 'content_filter', 'innererror': {'content_filter_result': "
+      "{'hate': {'filtered': False, 'severity': 'safe'}, 'jailbreak': {'filtered': True, 'detected': True}}}}}"),
      [("jailbreak", True, True, "prompt")]),
-    ('Error code: 400 - {"error": {"innererror": {"content_filter_result": {"violence": '
-     '{"filtered": true, "severity": "medium"}, "jailbreak": {"filtered": false, "detected": false}}}}}',
+    (('Error code: 400 - {"error": {"innererror": {"content_filter_result": {"violence": '
+      '{"filtered": true, "severity": "medium"}, "jailbreak": {"filtered": false, "detected": false}}}}}'),
      [("violence", True, True, "prompt")]),
     ("Error code: 400 - content_filter_result missing braces", []),
     ("Error code: 429 - rate limited", []),

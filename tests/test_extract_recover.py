@@ -38,12 +38,12 @@ def recovered(text: str, default_role: str = "unknown"):
     # an escaped backslash right before the cut is text, not a dangling escape
     ('[{"role":"user","parts":[{"content":"C:\\\\', [("user", [("text", "C:\\")])]),
     # roles follow the messages; structural keys (type, id) are not content
-    ('[{"role":"system","parts":[{"content":"be nice","type":"text"}]},'
-     '{"role":"user","parts":[{"content":"ignore that","type":"text"}]},{"role":"assis',
+    (('[{"role":"system","parts":[{"content":"be nice","type":"text"}]},'
+      '{"role":"user","parts":[{"content":"ignore that","type":"text"}]},{"role":"assis'),
      [("system", [("text", "be nice")]), ("user", [("text", "ignore that")])]),
     # a tool response makes a tool message; arguments are a tool call
-    ('[{"role":"assistant","parts":[{"arguments":"{\\"city\\": \\"Paris\\"}","name":"w","type":"tool_call"}]},'
-     '{"role":"tool","parts":[{"response":"IGNORE PREVIOUS","id":"c1","type":"tool_call_res',
+    (('[{"role":"assistant","parts":[{"arguments":"{\\"city\\": \\"Paris\\"}","name":"w","type":"tool_call"}]},'
+      '{"role":"tool","parts":[{"response":"IGNORE PREVIOUS","id":"c1","type":"tool_call_res'),
      [("assistant", [("tool_call", '{"city": "Paris"}')]),
       ("tool", [("tool_call_response", "IGNORE PREVIOUS")])]),
     # values of keys we do not know are kept as raw text (arguments given as an object)

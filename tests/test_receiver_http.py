@@ -1,4 +1,4 @@
-"""The OTLP/HTTP receiver: SDK exporters, the captured samples, and every way a body can be wrong."""
+"""The OTLP/HTTP receiver: SDK exporters, the captured samples, every way a body can be wrong."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_each_sample_posts_as_json_protobuf_and_gzip_and_arrives_the_same(servic
     for i, (body, headers) in enumerate(bodies, start=1):
         status, _, reply = post(service.http_port, f"/v1/{signal}", body, headers)
         assert status == 200, status_message(reply, "json" in headers["Content-Type"])
-        assert sink.wait_for(lambda: len(forwarded(sink, signal)) >= i, 10)
+        assert sink.wait_for(lambda n=i: len(forwarded(sink, signal)) >= n, 10)
     assert len(forwarded(sink, signal)) == len(bodies)
     for received in forwarded(sink, signal):
         if signal == "traces":

@@ -1,4 +1,4 @@
-"""Back-pressure end to end: a stuck downstream fills the queue, senders are refused, nothing is lost."""
+"""Back-pressure end to end: a stuck downstream fills the queue, senders are refused, none lost."""
 
 from __future__ import annotations
 

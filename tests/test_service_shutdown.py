@@ -60,3 +60,31 @@ def test_a_stopped_service_refuses_new_connections(service):
             raise AssertionError("a stopped service accepted data")
         except grpc.RpcError as error:
             assert error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def test_a_port_in_use_fails_start_and_leaves_nothing_running(make_service, sink):
+    import dataclasses
+
+    from conftest import service_config
+    from otel_ai_detect.service import Service
+
+    first = make_service()
+    config = service_config(sink)
+    taken = dataclasses.replace(config.receiver.http, endpoint=f"127.0.0.1:{first.http_port}")
+    config = dataclasses.replace(
+        config, receiver=dataclasses.replace(config.receiver, http=taken)
+    )
+    second = Service(config)
+    try:
+        second.start()
+        raise AssertionError("started on a port in use")
+    except OSError:
+        pass
+    assert all(not t.is_alive() for p in second._pipelines for t in p.consumers)
+    with grpc.insecure_channel(f"127.0.0.1:{second.grpc_port}") as channel:
+        export = channel.unary_unary(GRPC_METHODS["traces"])
+        try:
+            export(traces_request(genai_span()).SerializeToString(), timeout=2)
+            raise AssertionError("the gRPC receiver of a failed start still answers")
+        except grpc.RpcError as error:
+            assert error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)

@@ -5,7 +5,8 @@ integer enums, int64 as strings -- plus one key of ours):
 
     {"timeUnixNano": "1795846867630439692", "severityNumber": 13, "severityText": "Medium",
      "eventName": "ai.security.alert", "body": {"stringValue": "..."},
-     "attributes": [{"key": "security_rule.name", "value": {"stringValue": "AI.ASCIISmuggling"}}, ...],
+     "attributes": [{"key": "security_rule.name",
+                     "value": {"stringValue": "AI.ASCIISmuggling"}}, ...],
      "traceId": "34056c71dfd1d905df932f9c466e478b", "spanId": "d613a5025e55d0e0",
      "resource": {"service.name": "chat-app", "telemetry.sdk.language": "python", ...}}
 

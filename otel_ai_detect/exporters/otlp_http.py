@@ -75,7 +75,7 @@ class OtlpHttpExporter:
 
     def _send(self, signal: str, body: bytes) -> Attempt:
         try:
-            # retries=False: the retry policy is ours (Retrier); urllib3's would retry behind its back.
+            # retries=False: the policy is ours (Retrier); urllib3's would retry behind its back.
             response = self._pool.request(
                 "POST",
                 self._urls[signal],

@@ -12,7 +12,7 @@ from otel_ai_detect.model import NO_PEER, Conversation, FilterVerdict, Message, 
 
 
 class Facts:
-    __slots__ = ("reasons", "verdicts", "error_type", "errors")
+    __slots__ = ("error_type", "errors", "reasons", "verdicts")
 
     def __init__(self) -> None:
         self.reasons: list[str] = []

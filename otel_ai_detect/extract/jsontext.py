@@ -23,6 +23,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     _orjson_loads = None
     _OrjsonError = ValueError
 
+_json_decode = json.JSONDecoder().decode  # json.loads minus its per-call argument handling
+
 MAX_DEPTH = 32          # nesting kept as structure; deeper values become joined text
 MAX_LEAVES = 100_000    # string leaves collected from one value
 
@@ -35,7 +37,7 @@ def loads(text: str) -> Any:
         except _OrjsonError:
             pass  # json decides: lone surrogates are valid to it
     try:
-        return json.loads(text)
+        return _json_decode(text)
     except RecursionError as exc:  # absurd nesting: treat as undecodable, scan as text
         raise ValueError("JSON nested too deeply") from exc
 
@@ -136,7 +138,7 @@ def any_value_str(value: Any) -> str | None:
 class Decoded:
     """A content attribute after decoding: ``value`` when it decoded, else ``text`` to recover."""
 
-    __slots__ = ("value", "ok", "text")
+    __slots__ = ("ok", "text", "value")
 
     def __init__(self, value: Any, ok: bool, text: str) -> None:
         self.value = value

@@ -27,7 +27,11 @@ from otel_ai_detect.extract.adapters import genai_semconv
 from otel_ai_detect.extract.callinfo import call_info
 from otel_ai_detect.extract.facts import Facts
 from otel_ai_detect.extract.jsontext import (
-    any_value_str, any_value_strings, decode_any_value, decode_text, from_any_value,
+    any_value_str,
+    any_value_strings,
+    decode_any_value,
+    decode_text,
+    from_any_value,
 )
 from otel_ai_detect.extract.messages import Budget, Sink, openai_message, openai_tool_calls
 from otel_ai_detect.model import ASSISTANT, SYSTEM, TOOL, USER, CallInfo, Conversation
@@ -52,7 +56,7 @@ class LogCall:
 
 
 class _Group:
-    __slots__ = ("trace_id", "span_id", "family", "items", "has_message", "has_choice")
+    __slots__ = ("family", "has_choice", "has_message", "items", "span_id", "trace_id")
 
     def __init__(self, trace_id: bytes, span_id: bytes, family: str) -> None:
         self.trace_id, self.span_id, self.family = trace_id, span_id, family
@@ -145,9 +149,12 @@ def _details(record: Any, inputs: Sink, outputs: Sink, facts: Facts) -> None:
         facts.reasons.extend(r for r in any_value_strings(reasons) if r)
     if sc.ERROR_TYPE in attrs and facts.error_type is None:
         facts.error_type = any_value_str(attrs[sc.ERROR_TYPE]) or None
-    decoded = [decode_any_value(attrs[k]) if k in attrs else None
-               for k in genai_semconv.CONTENT_KEYS]
-    genai_semconv.extract_decoded(*decoded, "log:", inputs, outputs, facts)
+    def decoded(key: str):
+        return decode_any_value(attrs[key]) if key in attrs else None
+
+    genai_semconv.extract_decoded(
+        decoded(sc.GEN_AI_INPUT_MESSAGES), decoded(sc.GEN_AI_OUTPUT_MESSAGES),
+        decoded(sc.GEN_AI_SYSTEM_INSTRUCTIONS), "log:", inputs, outputs, facts)
 
 
 def _exception(record: Any, index: int, facts: Facts) -> None:

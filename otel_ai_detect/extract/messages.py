@@ -47,7 +47,7 @@ class Budget:
 class Sink:
     """The messages of one side (inputs or outputs)."""
 
-    __slots__ = ("messages", "budget", "spill")
+    __slots__ = ("budget", "messages", "spill")
 
     def __init__(self, budget: Budget) -> None:
         self.messages: list[Message] = []

@@ -54,9 +54,7 @@ def span_peer(span: Any) -> Peer | None:
         slot = _HEADERS.get(key)
         if slot is not None:
             headers.setdefault(slot, []).extend(any_value_strings(value))
-    candidates: list[str] = []
-    for entry in _split(headers.get(_XFF, ()), ","):
-        candidates.append(entry)
+    candidates = _split(headers.get(_XFF, ()), ",")
     for element in _split(headers.get(_FORWARDED, ()), ","):
         for pair in element.split(";"):
             name, _, value = pair.partition("=")

@@ -37,8 +37,16 @@ _OPENINFERENCE_KINDS = frozenset((sc.OPENINFERENCE_KIND_LLM, sc.OPENINFERENCE_KI
 class SpanView:
     """The attributes and events of one GenAI span that extraction reads."""
 
-    __slots__ = ("span", "attrs", "flat", "prompt_events", "completion_events",
-                 "exceptions", "guards", "_decoded")
+    __slots__ = (
+        "_decoded",
+        "attrs",
+        "completion_events",
+        "exceptions",
+        "flat",
+        "guards",
+        "prompt_events",
+        "span",
+    )
 
     def __init__(self, span: Any, attrs: dict[str, Any],
                  flat: dict[str, list[tuple[str, Any]]]) -> None:

@@ -15,7 +15,7 @@ from otel_ai_detect import semconv as sc
 from otel_ai_detect.extract import filters
 from otel_ai_detect.extract.facts import Facts
 from otel_ai_detect.extract.jsontext import Decoded
-from otel_ai_detect.extract.messages import Sink, semconv_messages, semconv_system
+from otel_ai_detect.extract.messages import Budget, Sink, semconv_messages, semconv_system
 from otel_ai_detect.extract.recover import recover_messages
 from otel_ai_detect.model import ASSISTANT, SYSTEM, UNKNOWN
 
@@ -76,6 +76,6 @@ def _system(value: Decoded, path: str, sink: Sink) -> None:
             semconv_system(value.value, path, sink)
         return
     # Truncated: recover into a scratch sink, then place its text as the system message.
-    scratch = Sink(type(sink.budget)())
+    scratch = Sink(Budget())
     recover_messages(value.text, path, scratch, SYSTEM)
     sink.first_system([part for message in scratch.finish() for part in message.parts])

@@ -17,7 +17,11 @@ from otel_ai_detect.extract.adapters.traceloop_legacy import field_str, group, t
 from otel_ai_detect.extract.facts import Facts
 from otel_ai_detect.extract.jsontext import Decoded, as_text, string_leaves
 from otel_ai_detect.extract.messages import (
-    Sink, openai_content, openai_message, openai_messages, role_of,
+    Sink,
+    openai_content,
+    openai_message,
+    openai_messages,
+    role_of,
 )
 from otel_ai_detect.model import ASSISTANT, TOOL, UNKNOWN, Part
 
@@ -63,10 +67,13 @@ def _flat_messages(entries: list[tuple[str, Any]], base: str, sink: Sink, defaul
         role = role_of(field_str(fields, sc.FLAT_ROLE), default_role)
         parts: list[Part] = []
         content = field_str(fields, sc.FLAT_CONTENT)
-        if content:
+        if content and content != sc.OPENINFERENCE_REDACTED:
             parts.append(Part("text", content, path + sc.FLAT_CONTENT))
-        for field in sorted(f for f in fields if f.startswith(sc.OPENINFERENCE_CONTENTS)):
+        for field in sorted((f for f in fields if f.startswith(sc.OPENINFERENCE_CONTENTS)),
+                            key=_content_index):
             text = field_str(fields, field)
+            if text == sc.OPENINFERENCE_REDACTED:
+                continue
             if text and field.endswith(sc.OPENINFERENCE_CONTENT_TEXT):
                 parts.append(Part("text", text, path + field))
             elif text and field.endswith(sc.OPENINFERENCE_CONTENT_IMAGE_URL) \
@@ -81,9 +88,15 @@ def _flat_messages(entries: list[tuple[str, Any]], base: str, sink: Sink, defaul
         sink.add(role, parts)
 
 
+def _content_index(field: str) -> int:
+    """``contents.10.message_content.text`` -> 10 (numeric order, not text order)."""
+    index = field[len(sc.OPENINFERENCE_CONTENTS):].partition(".")[0]
+    return int(index) if index.isdigit() else -1
+
+
 def _payload(value: Decoded | None, path: str, sink: Sink, chat_key: str) -> None:
     """Content from a raw request/response payload when no message keys exist."""
-    if value is None:
+    if value is None or value.text == sc.OPENINFERENCE_REDACTED:
         return
     if not value.ok:  # not JSON (e.g. text/plain): the text itself
         sink.add(UNKNOWN, [Part("raw", value.text, path)] if value.text else [])
