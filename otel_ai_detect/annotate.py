@@ -47,7 +47,7 @@ def make_alert(finding: Finding, trace_id: bytes, span_id: bytes, info: CallInfo
 def _kv(key: str, value) -> KeyValue:
     kv = KeyValue(key=key)
     if isinstance(value, str):
-        kv.value.string_value = value
+        kv.value.string_value = _utf8(value)
     elif isinstance(value, bool):
         kv.value.bool_value = value
     elif isinstance(value, int):
@@ -57,6 +57,15 @@ def _kv(key: str, value) -> KeyValue:
     else:  # a sequence of strings
         kv.value.array_value.values.extend(AnyValue(string_value=v) for v in value)
     return kv
+
+
+def _utf8(text: str) -> str:
+    """Text protobuf can carry: attacker content may hold lone surrogates, which it refuses."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def alert_attributes(alert: Alert) -> list[KeyValue]:
@@ -116,7 +125,7 @@ def alert_log_record(alert: Alert, time_unix_nano: int, observed_unix_nano: int)
         trace_id=alert.trace_id,
         span_id=alert.span_id,
     )
-    record.body.string_value = _body(alert)
+    record.body.string_value = _utf8(_body(alert))
     record.attributes.append(_kv(sc.EVENT_NAME_ATTR, sc.ALERT_EVENT_NAME))
     record.attributes.extend(alert_attributes(alert))
     info = alert.info

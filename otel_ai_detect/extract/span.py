@@ -35,6 +35,7 @@ _STATUS_ERROR = Status.StatusCode.STATUS_CODE_ERROR
 
 
 def span_conversation(span: Any) -> Conversation | None:
+    """The normalized call of a GenAI span; None when the span is not a GenAI call."""
     view = scan_span(span)
     if view is None:
         return None
@@ -62,6 +63,7 @@ def span_conversation(span: Any) -> Conversation | None:
 
 
 def span_call_info(span: Any) -> CallInfo:
+    """Operation, model and provider (and the provider's attribute key) of a span."""
     return call_info((span.attributes,))
 
 
