@@ -64,7 +64,7 @@ def format_table(rows: list[AlertRow], evidence_width: int = 70) -> str:
     cells = [(r.severity, r.rule, r.service, r.trace_id[:12], r.source,
               _cell(r.evidence, evidence_width)) for r in rows]
     widths = [max(len(header[i]), *(len(c[i]) for c in cells)) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells)
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
     return "\n".join(lines)
