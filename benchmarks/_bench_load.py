@@ -61,11 +61,12 @@ def make_template(spans: int, seed: int, finding_rate: float) -> Template:
     offsets = sorted(_offsets(raw, {span.trace_id for span in all_spans}))
     # Each span's trace_id field must have been found once: a stray match would corrupt data.
     if len(offsets) != len(all_spans):
-        raise RuntimeError(f"seed {seed}: found {len(offsets)} trace ids for {len(all_spans)} spans")
+        raise RuntimeError(f"seed {seed}: {len(offsets)} trace ids for {len(all_spans)} spans")
     # Cut out each id's first STAMP_BYTES: piece i runs from the end of cut i-1 to cut i.
     starts, ends = [0, *(at + STAMP_BYTES for at in offsets)], [*offsets, len(raw)]
     pieces = [raw[start:end] for start, end in zip(starts, ends)]
-    template = Template(tuple(pieces), all_spans[0].trace_id[STAMP_BYTES:], len(all_spans), len(raw))
+    first_suffix = all_spans[0].trace_id[STAMP_BYTES:]
+    template = Template(tuple(pieces), first_suffix, len(all_spans), len(raw))
     _check(template, all_spans)
     return template
 

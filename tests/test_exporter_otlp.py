@@ -185,3 +185,19 @@ def test_retry_after_may_be_an_http_date():
     from email.utils import formatdate
 
     assert 50 < parse_retry_after(formatdate(time.time() + 60, usegmt=True)) <= 60
+
+
+def test_an_attempt_that_times_out_is_retried(make_exporter, sink, protocol):
+    exporter = make_exporter(timeout=0.2)
+    sink.stall()
+    results = []
+    worker = threading.Thread(target=lambda: results.append(exporter.export("traces", PAYLOAD, 2)))
+    worker.start()
+    assert sink.wait_for(lambda: sink.attempts >= 2, 5)  # the first attempt timed out, then a retry
+    sink.release()
+    worker.join(10)
+    assert results[0].ok and results[0].attempts >= 2
+    if protocol == "grpc":  # a cancelled RPC is known to the server: exactly once
+        assert sink.messages("traces") == [REQUEST]
+    else:  # plain HTTP cannot tell: at least once
+        assert REQUEST in sink.messages("traces")

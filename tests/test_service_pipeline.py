@@ -135,3 +135,17 @@ def test_after_shutdown_submit_is_refused(service):
     with pytest.raises(Refused):
         service.submit_traces(traces_request(genai_span()))
     assert service.stats.get("traces", "refused") == 1
+
+
+def test_giving_up_after_max_elapsed_time_is_counted_and_logged(make_service, sink, caplog):
+    from otel_ai_detect.config_types import RetryConfig
+
+    policy = RetryConfig(initial_interval=0.01, max_interval=0.02, max_elapsed_time=0.2)
+    service = make_service(retry_on_failure=policy)
+    sink.fail_next(10_000)
+    with caplog.at_level(logging.ERROR, logger="otel_ai_detect.service"):
+        send(service.grpc_port, "traces", traces_request(genai_span(), genai_span()))
+        assert service.shutdown(deadline=5)
+    assert service.stats.get("traces", "dropped") == 2
+    assert service.stats.get("traces", "failed") >= 2 * 2
+    assert "dropped 2 traces" in caplog.text and "gave up" in caplog.text

@@ -52,6 +52,10 @@ class OtlpHttpExporter:
         if self._gzip:
             self._headers["Content-Encoding"] = "gzip"
         tls = config.tls
+        if tls.insecure_skip_verify:
+            # Said once here, instead of urllib3's warning on every request.
+            log.warning("exporter %s: tls.insecure_skip_verify: server certificate NOT verified", name)
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._timeout = urllib3.Timeout(total=config.timeout)
         self._pool = urllib3.PoolManager(
             maxsize=max(1, config.sending_queue.num_consumers),
