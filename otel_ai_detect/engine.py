@@ -39,6 +39,9 @@ class Processed(Generic[T]):
     request: T
     alerts: ExportLogsServiceRequest | None
     alert_count: int = 0
+    # False when the request was left exactly as received: the bytes as received
+    # can then be forwarded instead of serializing again.
+    changed: bool = True
 
 
 @dataclass
@@ -130,7 +133,7 @@ class Engine:
         alerts = out.finish()
         for rule, amount in out.rules.items():
             self.stats.count("alerts", rule, amount)
-        return Processed(request, alerts, sum(out.rules.values()))
+        return Processed(request, alerts, sum(out.rules.values()), changed=bool(out.by_span))
 
     def _collect(self, request: ExportTraceServiceRequest) -> dict[bytes, _TraceBatch]:
         """One pass over the spans: GenAI calls and HTTP server peers, per trace."""

@@ -240,7 +240,9 @@ class Service:
         if process is not None:
             try:
                 processed = process(request)
-                items = [QueueItem(signal, processed.request.SerializeToString(), count)]
+                unchanged = raw is not None and not processed.changed
+                payload = raw if unchanged else processed.request.SerializeToString()
+                items = [QueueItem(signal, payload, count)]
                 alert_count = (
                     _log_record_count(processed.alerts) if processed.alerts is not None else 0
                 )

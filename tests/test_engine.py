@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -264,3 +265,18 @@ def test_trace_memory_forgets_a_trace_after_its_ttl():
 def test_requests_are_annotated_in_place_and_returned(engine):
     request = ExportTraceServiceRequest()
     assert engine.process_traces(request).request is request
+
+
+def test_a_request_without_alerts_is_reported_unchanged_and_one_with_alerts_changed(engine):
+    assert engine.process_traces(traces_request(genai_span("hello"))).changed is False
+    assert engine.process_traces(traces_request(genai_span("hello" + HIDDEN))).changed is True
+
+
+def test_text_with_lone_surrogates_is_annotated_without_failing(engine):
+    # Only JSON escapes can carry a lone surrogate: protobuf strings refuse them.
+    messages = json.dumps([{"role": "user", "parts": [
+        {"type": "text", "content": "broken \ud800 text" + HIDDEN + "\udc00"}]}])
+    request = traces_request(genai_span(extra={sc.GEN_AI_INPUT_MESSAGES: messages}))
+    processed = engine.process_traces(request)
+    assert len(alerts_of(processed)) == 1
+    request.SerializeToString()  # still a valid protobuf message
