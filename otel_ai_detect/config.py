@@ -26,10 +26,11 @@ from urllib.parse import unquote
 from otel_ai_detect.config_parse import (
     INVALID, FromEnv, Optional, Problems, Section, boolean, check_host_port, check_url,
     duration, enum, file_path, headers, integer, into, join, label, listen_address, load_yaml,
-    number, only, show, string, substitute,
+    number, only, show, string, string_list, substitute,
 )
 from otel_ai_detect.config_types import (
-    AsciiSmugglingConfig, Config, DebugExporterConfig, DetectorsConfig, ExportersConfig,
+    AsciiSmugglingConfig, Config, CredentialsConfig, DebugExporterConfig, DetectorsConfig,
+    ExportersConfig, JailbreakConfig, SensitiveDataConfig,
     FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
     OtlpReceiverConfig, ProcessorConfig, QueueConfig, RetryConfig, TelemetryConfig,
     TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
@@ -172,6 +173,14 @@ DETECTORS = Section(
                                     "zero_width_binary": boolean()}, into(AsciiSmugglingConfig)),
         "user_agent": Section({"enabled": boolean(), "signatures_file": _FILE},
                               into(UserAgentConfig)),
+        "credentials": Section({"enabled": boolean(), "user_supplied": enum("ignore", "alert")},
+                               into(CredentialsConfig)),
+        "sensitive_data": Section({"enabled": boolean(), "entities": string_list(),
+                                   "score_threshold": number(0, maximum=1),
+                                   "spacy_model": Optional(string()), "language": string()},
+                                  into(SensitiveDataConfig)),
+        "jailbreak": Section({"enabled": boolean(), "threshold": number(0, maximum=1),
+                              "classifier_model": _FILE}, into(JailbreakConfig)),
     },
     into(DetectorsConfig),
 )
@@ -181,6 +190,7 @@ PROCESSOR = Section(
         "trace_state": Section({"ttl": duration(), "max_traces": integer(1)},
                                into(TraceStateConfig)),
         "detector_timeout": duration(),
+        "redaction": enum("off", "secrets", "secrets_and_pii"),
     },
     into(ProcessorConfig),
 )

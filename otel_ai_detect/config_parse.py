@@ -121,6 +121,20 @@ def enum(*choices: str) -> Reader:
                    lambda v: str(v) if v in choices else INVALID, as_text=True)
 
 
+def string_list(choices: tuple[str, ...] | None = None) -> Reader:
+    """A list of strings (a tuple in the config), each one of `choices` when given."""
+    wanted = f"a list of {', '.join(choices)}" if choices else "a list of strings"
+
+    def accept(v: Any) -> Any:
+        if not isinstance(v, (list, tuple)) or not all(isinstance(i, str) for i in v):
+            return INVALID
+        if choices is not None and any(i not in choices for i in v):
+            return INVALID
+        return tuple(v)
+
+    return _reader(wanted, accept)
+
+
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 _PIECE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _DURATION = re.compile(rf"[+-]?(?:{_PIECE.pattern})+|[+-]?0")

@@ -116,9 +116,44 @@ class UserAgentConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialsConfig:
+    enabled: bool = True
+    # A credential the user pasted into their own prompt and the model repeats:
+    # `ignore` (the default) raises no alert (the user's own data), `alert` raises one.
+    # Either way the redaction setting masks it.
+    user_supplied: str = "ignore"  # ignore | alert
+
+
+DEFAULT_PII_ENTITIES = ("CREDIT_CARD", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER", "EMAIL_ADDRESS",
+                        "PHONE_NUMBER", "CRYPTO", "US_PASSPORT", "UK_NHS", "US_ITIN")
+
+
+@dataclass(frozen=True, slots=True)
+class SensitiveDataConfig:
+    enabled: bool = True
+    entities: tuple[str, ...] = DEFAULT_PII_ENTITIES  # Presidio entity names
+    score_threshold: float = 0.5
+    # An installed spaCy model (e.g. en_core_web_sm): turns on named-entity
+    # recognition (PERSON, LOCATION, ...). None: pattern recognizers only, no download.
+    spacy_model: str | None = None
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class JailbreakConfig:
+    enabled: bool = True
+    threshold: float = 0.5  # confidence at or above which an attempt is reported
+    # Optional local classifier (e.g. an ONNX prompt-injection model); see README.
+    classifier_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DetectorsConfig:
     ascii_smuggling: AsciiSmugglingConfig = field(default_factory=AsciiSmugglingConfig)
     user_agent: UserAgentConfig = field(default_factory=UserAgentConfig)
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
+    sensitive_data: SensitiveDataConfig = field(default_factory=SensitiveDataConfig)
+    jailbreak: JailbreakConfig = field(default_factory=JailbreakConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +169,9 @@ class ProcessorConfig:
     trace_state: TraceStateConfig = field(default_factory=TraceStateConfig)
     # Time one detector may spend on one call before its result is dropped and counted.
     detector_timeout: float = 0.25
+    # What detected content is masked in re-exported spans and logs:
+    # off | secrets | secrets_and_pii
+    redaction: str = "secrets"
 
 
 @dataclass(frozen=True, slots=True)

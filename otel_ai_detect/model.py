@@ -120,8 +120,22 @@ SOURCE_INPUT, SOURCE_OUTPUT, SOURCE_SYSTEM, SOURCE_TOOL, SOURCE_REQUEST = (
 
 
 @dataclass(frozen=True, slots=True)
+class Redaction:
+    """A value the redactor masks in re-exported content, as ``[REDACTED:<kind>:<hash>]``.
+
+    It holds the raw value so the redactor can find it; it lives only in memory
+    for the duration of one request and is never written or logged (no repr).
+    """
+
+    kind: str       # e.g. aws-access-key-id, email-address
+    value: str = field(repr=False)
+    personal: bool = False  # personal data: masked only with redaction secrets_and_pii
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One detection. ``evidence`` is already masked: no raw secret leaves a detector.
+    """One detection. ``evidence`` is already masked: no raw secret leaves a detector
+    in anything that is written; ``redactions`` carries values to mask, in memory only.
 
     ``fingerprint`` identifies the finding for a stable alert id and for
     de-duplication (same content seen on a span and in a log record); it is a
@@ -135,6 +149,7 @@ class Finding:
     path: str
     evidence: str
     fingerprint: str = ""
+    redactions: tuple[Redaction, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

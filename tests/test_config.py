@@ -18,8 +18,8 @@ from otel_ai_detect.config import (
 )
 from otel_ai_detect.config_parse import leaf_paths, parse_duration
 from otel_ai_detect.config_types import (
-    AsciiSmugglingConfig, Config, DebugExporterConfig, DetectorsConfig, ExportersConfig,
-    FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
+    DEFAULT_PII_ENTITIES, AsciiSmugglingConfig, Config, CredentialsConfig, DebugExporterConfig,
+    DetectorsConfig, ExportersConfig, JailbreakConfig, SensitiveDataConfig, FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
     OtlpReceiverConfig, ProcessorConfig, QueueConfig, RetryConfig, TelemetryConfig,
     TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
 )
@@ -231,9 +231,11 @@ def test_the_defaults_are_the_documented_ones() -> None:
         RetryConfig(True, 5.0, 30.0, 300.0, 1.5, 0.5), QueueConfig(True, 2, 1000))
     assert config.exporters.debug == DebugExporterConfig("basic")
     assert config.exporters.file == FileExporterConfig("alerts.jsonl")
-    assert config.detectors == DetectorsConfig(AsciiSmugglingConfig(True, True, True),
-                                               UserAgentConfig(True, None))
-    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25)
+    assert config.detectors == DetectorsConfig(
+        AsciiSmugglingConfig(True, True, True), UserAgentConfig(True, None),
+        CredentialsConfig(True, "ignore"), SensitiveDataConfig(True, DEFAULT_PII_ENTITIES, 0.5, None, "en"),
+        JailbreakConfig(True, 0.5, None))
+    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25, "secrets")
     assert config.telemetry == TelemetryConfig("info")
 
 
@@ -261,9 +263,13 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
             debug=DebugExporterConfig("detailed"),
             file=FileExporterConfig(f"{d}/alerts.jsonl"),
         ),
-        detectors=DetectorsConfig(AsciiSmugglingConfig(False, False, False),
-                                  UserAgentConfig(False, f"{d}/signatures.txt")),
-        processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0),
+        detectors=DetectorsConfig(
+            AsciiSmugglingConfig(False, False, False),
+            UserAgentConfig(False, f"{d}/signatures.txt"),
+            CredentialsConfig(True, "alert"),
+            SensitiveDataConfig(True, ("CREDIT_CARD", "EMAIL_ADDRESS"), 0.6, "en_core_web_sm", "en"),
+            JailbreakConfig(True, 0.7, None)),
+        processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, "secrets_and_pii"),
         telemetry=TelemetryConfig("debug"),
     )
 

@@ -31,9 +31,9 @@ from typing import ClassVar
 import re2
 
 from otel_ai_detect.config_types import AsciiSmugglingConfig
+from otel_ai_detect.detectors.base import texts
 from otel_ai_detect.detectors.masking import evidence_text, short_hash
-from otel_ai_detect.model import (SOURCE_INPUT, SOURCE_OUTPUT, SOURCE_SYSTEM, SOURCE_TOOL,
-                                  Conversation, Finding, Message)
+from otel_ai_detect.model import Conversation, Finding
 
 RULE = "AI.ASCIISmuggling"
 TAG, SELECTOR, ZERO_WIDTH, DENSE = "tag", "variation_selector", "zero_width", "dense"
@@ -73,7 +73,6 @@ BLACK_FLAG, CANCEL_TAG, VS16 = "\U0001F3F4", "\U000E007F", "\uFE0F"
 FIRST_SUPPLEMENTARY_VS = "\U000E0100"
 _FLAG_TAGS = frozenset(chr(0xE0000 + ord(c)) for c in "abcdefghijklmnopqrstuvwxyz0123456789")
 _TAG_TO_ASCII = {cp: cp - 0xE0000 for cp in range(0xE0000, 0xE0080)}
-_ROLE_SOURCE = {"system": SOURCE_SYSTEM, "developer": SOURCE_SYSTEM, "tool": SOURCE_TOOL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,21 +211,13 @@ class AsciiSmugglingDetector:
         if not self.config.enabled:
             return []
         findings: list[Finding] = []
-        for msg in conv.inputs:
-            self._message(msg, _ROLE_SOURCE.get(msg.role, SOURCE_INPUT), findings)
-        for msg in conv.outputs:
-            self._message(msg, SOURCE_OUTPUT, findings)
-        return findings
-
-    def _message(self, msg: Message, source: str, findings: list[Finding]) -> None:
-        for part in msg.parts:
+        for source, _role, part in texts(conv):
             for hidden in self.scan(part.text):
-                # A tool result inside a user turn (Anthropic style) is still a tool's text.
-                src = SOURCE_TOOL if part.kind == "tool_call_response" else source
                 findings.append(Finding(
-                    rule=RULE, detector=self.name, confidence=hidden.confidence, source=src,
+                    rule=RULE, detector=self.name, confidence=hidden.confidence, source=source,
                     path=part.path, evidence=describe(hidden),
                     fingerprint=short_hash(hidden.decoded or hidden.note)))
+        return findings
 
     def scan(self, text: str) -> list[Hidden]:
         """Every invisible payload in `text`, at most one per technique."""

@@ -7,9 +7,10 @@ Neither sees protobuf, and no raw secret leaves a detector: evidence is masked.
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterable, Protocol, runtime_checkable
+from typing import ClassVar, Iterable, Iterator, NamedTuple, Protocol, runtime_checkable
 
-from otel_ai_detect.model import Conversation, Finding, Peer
+from otel_ai_detect.model import (SOURCE_INPUT, SOURCE_OUTPUT, SOURCE_SYSTEM, SOURCE_TOOL,
+                                  Conversation, Finding, Part, Peer)
 
 
 @runtime_checkable
@@ -24,3 +25,29 @@ class RequestDetector(Protocol):
     name: ClassVar[str]
 
     def detect_peer(self, peer: Peer) -> Iterable[Finding]: ...
+
+
+# Where a message's text came from, as `ai.alert.source` says it.
+_ROLE_SOURCE = {"system": SOURCE_SYSTEM, "developer": SOURCE_SYSTEM, "tool": SOURCE_TOOL}
+
+
+class Text(NamedTuple):
+    source: str  # input | output | system | tool
+    role: str
+    part: Part
+
+
+def texts(conv: Conversation) -> Iterator[Text]:
+    """Every text of the call with its alert source: inputs in order, then outputs.
+
+    User turns, earlier assistant turns and content of unknown role are
+    `input`; a tool result is `tool` even inside a user turn (Anthropic style).
+    """
+    for message in conv.inputs:
+        source = _ROLE_SOURCE.get(message.role, SOURCE_INPUT)
+        for part in message.parts:
+            yield Text(SOURCE_TOOL if part.kind == "tool_call_response" else source,
+                       message.role, part)
+    for message in conv.outputs:
+        for part in message.parts:
+            yield Text(SOURCE_OUTPUT, message.role, part)
