@@ -151,8 +151,9 @@ def saturate(pool: list[Template], port: int, senders: int, t0: float, t1: float
     export = channel.unary_unary(TRACE_EXPORT, request_serializer=None,
                                  response_deserializer=None)
     counts = [SenderCounts() for _ in range(senders)]
+    # Each thread starts at its own pool entry, so the content mix is spread over time.
     threads = [threading.Thread(target=_send_loop, daemon=True, name=f"sender-{i}",
-                                args=(export, pool, i * 7, t0, t1, timeout, counts[i]))
+                                args=(export, pool, i, t0, t1, timeout, counts[i]))
                for i in range(senders)]
     for thread in threads:
         thread.start()

@@ -22,10 +22,11 @@ is sink arrival minus client send (CLOCK_MONOTONIC is system-wide on Linux).
 
 Processes: this one orchestrates; the sink (`_bench_sink.py`) and the load
 client (`_bench_load.py`) run in their own processes; the processor is a
-subprocess. All are stopped on exit, Ctrl-C or error.
+subprocess (`_bench_procs.py`); `_bench_report.py` prints. All are stopped on
+exit, Ctrl-C, SIGTERM or error.
 
-    .venv/bin/python benchmarks/throughput.py            # ~1.5 min
-    .venv/bin/python benchmarks/throughput.py --quick    # smoke run, ~20 s
+    .venv/bin/python benchmarks/throughput.py            # ~70 s on 2 vCPUs
+    .venv/bin/python benchmarks/throughput.py --quick    # smoke run, ~15 s
     .venv/bin/python benchmarks/throughput.py --json out.json
 
 Exit status 1 only on errors (a processor that dies, RPC errors, lost or
@@ -35,40 +36,24 @@ duplicated data), never on how fast it is.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import multiprocessing
-import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import grpc
-import yaml
-
 from _bench_load import run_client
+from _bench_procs import (
+    MALLOC_ENV, Client, Helper, Processor, detector_names, free_port, psutil, write_config,
+)
 from _bench_report import (
     latency_summary, machine_info, print_errors, print_header, print_latency, print_rep,
     print_results,
 )
 from _bench_sink import run_sink
-from otel_ai_detect.config import load_config
-from otel_ai_detect.config_types import DetectorsConfig
 
-try:  # optional: processor CPU figures
-    import psutil
-except ImportError:
-    psutil = None
-
-# reference/performance-facts.md: glibc otherwise returns large buffers to the OS on
-# every request and serializing gets ~4x slower. The processor ships with these.
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "268435456",
-              "MALLOC_TOP_PAD_": "67108864"}
 CONFIGS = ("A", "B")  # A: default detectors on; B: every detector off
 BIG_SPANS, SMALL_SPANS = 512, 64
 RPC_TIMEOUT = 30.0
@@ -96,142 +81,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if min(args.reps, args.senders, args.pool, args.latency_requests) < 1 or args.window <= 0:
         parser.error("--reps, --senders, --pool, --latency-requests and --window must be > 0")
     return args
-
-
-# --- helper processes ----------------------------------------------------------------
-
-
-class Helper:
-    """A multiprocessing child answering commands over a pipe, with bounded waits."""
-
-    def __init__(self, name: str, target) -> None:
-        context = multiprocessing.get_context("spawn")  # no forked grpc state
-        self.name = name
-        self.conn, child_conn = context.Pipe()
-        self.process = context.Process(target=target, args=(child_conn,), name=name, daemon=True)
-        self.process.start()
-        child_conn.close()
-
-    def send(self, *command) -> None:
-        self.conn.send(command)
-
-    def receive(self, timeout: float):
-        if not self.conn.poll(timeout):
-            raise RuntimeError(f"{self.name}: no answer in {timeout:g}s")
-        return self.conn.recv()
-
-    def call(self, *command, timeout: float = 60.0):
-        self.send(*command)
-        return self.receive(timeout)
-
-    def stop(self) -> None:
-        try:
-            self.call("stop", timeout=2.0)
-        except Exception:  # already gone, or busy with a load run: terminated below
-            pass
-        self.process.join(2.0)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5.0)
-
-
-class Client(Helper):
-    """The load client answers ("ok", value) or ("error", message)."""
-
-    def receive(self, timeout: float):
-        status, value = super().receive(timeout)
-        if status != "ok":
-            raise RuntimeError(f"load client: {value}")
-        return value
-
-
-# --- the processor under test -----------------------------------------------------------
-
-
-def free_port() -> int:
-    # The port is free when we look; the processor binds it a moment later (small race).
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_config(directory: Path, name: str, receiver_port: int, sink_port: int) -> Path:
-    config = {
-        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{receiver_port}"}}}},
-        "exporters": {"otlp": {"endpoint": f"127.0.0.1:{sink_port}", "protocol": "grpc",
-                               "tls": {"insecure": True}, "compression": "none"}},
-        "service": {"telemetry": {"logs": {"level": "warn"}}},
-    }
-    if name == "B":  # every detector the config knows, so new detectors are covered too
-        config["detectors"] = {f.name: {"enabled": False}
-                               for f in dataclasses.fields(DetectorsConfig)}
-    path = directory / f"config-{name}.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    load_config(path, env={})  # fail here, with the key path, rather than in the subprocess
-    return path
-
-
-def detector_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(DetectorsConfig)]
-
-
-class Processor:
-    """One `otel-ai-detect serve` subprocess; `stop()` is safe to call any time."""
-
-    def __init__(self, config: Path, port: int, log_path: Path) -> None:
-        self.port = port
-        self.log_path = log_path
-        cli = Path(sys.executable).with_name("otel-ai-detect")
-        command = ([str(cli)] if cli.exists() else [sys.executable, "-m", "otel_ai_detect.cli"])
-        # No OTEL_EXPORTER_OTLP_* from our environment: the file alone configures it.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | MALLOC_ENV
-        with open(log_path, "ab") as log:
-            # Own session: a Ctrl-C in the terminal reaches us, and we stop it in order.
-            self.process = subprocess.Popen(
-                [*command, "serve", "--config", str(config), "--shutdown-timeout", "15"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        """Connect to the receiver; fail early if the process exits first."""
-        deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
-            ready = grpc.channel_ready_future(channel)
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"processor exited with {self.process.returncode}"
-                                       f" before it was ready\n{self.log_tail()}")
-                try:
-                    ready.result(timeout=0.25)
-                    return
-                except grpc.FutureTimeoutError:
-                    continue
-        raise RuntimeError(f"processor not ready on port {self.port} in {timeout:g}s")
-
-    def cpu_seconds(self) -> float | None:
-        if psutil is None:
-            return None
-        try:
-            times = psutil.Process(self.process.pid).cpu_times()
-            return times.user + times.system
-        except psutil.Error:
-            return None
-
-    def stop(self) -> int | None:
-        """SIGTERM (drains the queue), then SIGKILL if it will not go; the exit code."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20.0)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5.0)
-        return self.process.returncode
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 # --- phases -------------------------------------------------------------------------

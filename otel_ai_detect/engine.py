@@ -24,7 +24,8 @@ from otel_ai_detect import extract
 from otel_ai_detect.annotate import SCOPE, Alert, alert_log_record, annotate_span, make_alert
 from otel_ai_detect.config_types import Config
 from otel_ai_detect.detectors.registry import Detectors, build_detectors
-from otel_ai_detect.model import CallInfo, Conversation, Finding, Peer
+from otel_ai_detect.model import CallInfo, Conversation, Finding, Peer, Redaction
+from otel_ai_detect.redact import Redactor
 from otel_ai_detect.trace_state import TraceState
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class _Output:
         self.by_span: dict[int, tuple[Span, list[Alert]]] = {}
         self.logs: dict[int, ResourceLogs] = {}
         self.rules: Counter = Counter()  # fresh alerts, by rule
+        self.redacted = 0  # values masked in the request
 
     def add(self, resource_holder, span: Span | None, alerts: list[Alert], fresh: bool) -> None:
         if not alerts:
@@ -116,6 +118,7 @@ class Engine:
                                 config.processor.trace_state.max_traces)
         self.stats = EngineStats()
         self._budget = config.processor.detector_timeout
+        self.redactor = Redactor(config.processor.redaction)
 
     # -- traces -----------------------------------------------------------
     def process_traces(self, request: ExportTraceServiceRequest) -> Processed[ExportTraceServiceRequest]:
@@ -133,7 +136,8 @@ class Engine:
         alerts = out.finish()
         for rule, amount in out.rules.items():
             self.stats.count("alerts", rule, amount)
-        return Processed(request, alerts, sum(out.rules.values()), changed=bool(out.by_span))
+        return Processed(request, alerts, sum(out.rules.values()),
+                         changed=bool(out.by_span) or out.redacted > 0)
 
     def _collect(self, request: ExportTraceServiceRequest) -> dict[bytes, _TraceBatch]:
         """One pass over the spans: GenAI calls and HTTP server peers, per trace."""
@@ -162,6 +166,8 @@ class Engine:
         for resource_spans, span, conv in batch.genai:
             info = extract.span_call_info(span) if conv is not None else CallInfo()
             findings = self.detect_content(conv) if conv is not None else []
+            if conv is not None and self.redactor.enabled:
+                out.redacted += self.redactor.redact_span(span, self.redactions(conv, findings))
             fresh, repeated = self._claim(trace_id, span.span_id, findings)
             pending = self.state.take_pending(trace_id, span.span_id)
             out.add(resource_spans, span, self._alerts(fresh, span, info), fresh=True)
@@ -202,6 +208,10 @@ class Engine:
             calls = []
         for call in calls:
             findings = self.detect_content(call.conversation)
+            if self.redactor.enabled:
+                redactions = self.redactions(call.conversation, findings)
+                for index in call.record_indexes:
+                    out.redacted += self.redactor.redact_log(records[index], redactions)
             fresh, _ = self._claim(call.trace_id, call.span_id, findings)
             alerts = [make_alert(f, call.trace_id, call.span_id, call.info) for f in fresh]
             out.add(holders[call.record_indexes[0]], None, alerts, fresh=True)
@@ -212,6 +222,22 @@ class Engine:
     # -- detectors --------------------------------------------------------
     def detect_content(self, conv: Conversation) -> list[Finding]:
         return self._run(self.detectors.content, "detect", conv)
+
+    def redactions(self, conv: Conversation, findings: list[Finding]) -> list[Redaction]:
+        """Every value to mask in this call: from its findings, and from detectors that also
+        know values raising no alert (a credential the user pasted and the model repeated)."""
+        redactions = [r for finding in findings for r in finding.redactions]
+        for detector in self.detectors.content:
+            extra = getattr(detector, "redactions", None)
+            if extra is None:
+                continue
+            try:
+                redactions.extend(extra(conv))
+            except Exception as error:
+                self.stats.count("detector_errors", detector.name)
+                log.error("detector %s failed to list redactions: %s", detector.name,
+                          type(error).__name__)
+        return redactions
 
     def detect_request(self, peer: Peer) -> list[Finding]:
         return self._run(self.detectors.request, "detect_peer", peer)
