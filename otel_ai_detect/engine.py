@@ -64,7 +64,7 @@ class EngineStats:
 class _TraceBatch:
     """What one request holds of one trace."""
 
-    genai: list = field(default_factory=list)  # (ResourceSpans, Span, Conversation)
+    genai: list = field(default_factory=list)  # (ResourceSpans, Span, Conversation | None, CallInfo)
     peers: list = field(default_factory=list)  # (ResourceSpans, Span, Peer)
 
 
@@ -157,14 +157,14 @@ class Engine:
                         continue
                     batch = batches.setdefault(span.trace_id, _TraceBatch())
                     if conv is not None or peer is None:
-                        batch.genai.append((resource_spans, span, conv))
+                        info = extract.span_call_info(span) if conv is not None else CallInfo()
+                        batch.genai.append((resource_spans, span, conv, info))
                     if peer is not None:
                         batch.peers.append((resource_spans, span, peer))
         return batches
 
     def _content_alerts(self, trace_id: bytes, batch: _TraceBatch, out: _Output) -> None:
-        for resource_spans, span, conv in batch.genai:
-            info = extract.span_call_info(span) if conv is not None else CallInfo()
+        for resource_spans, span, conv, info in batch.genai:
             findings = self.detect_content(conv) if conv is not None else []
             if conv is not None and self.redactor.enabled:
                 out.redacted += self.redactor.redact_span(span, self.redactions(conv, findings))
@@ -175,17 +175,15 @@ class Engine:
 
     def _request_alerts(self, trace_id: bytes, batch: _TraceBatch, out: _Output) -> None:
         """Request metadata alerts: once per trace and rule, on the span completing the picture."""
-        genai_here = next(((rs, span) for rs, span, conv in batch.genai if conv is not None), None)
+        genai_here = next((entry for entry in batch.genai if entry[2] is not None), None)
         peer_here = batch.peers[0] if batch.peers else None
-        here_span = genai_here[1] if genai_here else None
         peer, genai_span_id, info = self.state.join(
             trace_id, peer_here[2] if peer_here else None,
-            here_span.span_id if here_span is not None else None,
-            extract.span_call_info(here_span) if here_span is not None else None)
+            genai_here[1].span_id if genai_here else None, genai_here[3] if genai_here else None)
         if peer is None or genai_span_id is None or not self.detectors.request:
             return
         # Attach to the GenAI span when it is in this request, else to the server span.
-        resource_spans, span = genai_here if genai_here else peer_here[:2]
+        resource_spans, span = genai_here[:2] if genai_here else peer_here[:2]
         findings = self.detect_request(peer)
         fresh, repeated = self._claim(trace_id, span.span_id, findings)
         call = info or CallInfo()
