@@ -40,7 +40,9 @@ BENIGN_1300 = (
     "checklist the team can use before sending the report: check totals, confirm currency "
     "conversions, verify that every chart has a source note, and make sure the appendix lists "
     "the definitions we use for pipeline, bookings and churn. If anything in this plan seems "
-    "inconsistent, point it out and suggest a better structure. Thanks a lot for your help!")
+    "inconsistent, point it out and suggest a better structure. One more thing: several "
+    "readers print the deck, so the colours must work in grayscale too, and the fonts must stay "
+    "legible on paper. Many thanks for your help!")
 
 
 def load(name: str) -> list[dict]:
@@ -53,8 +55,8 @@ def conversation(record: dict) -> Conversation:
     turns = record.get("messages") or [{"role": "user", "content": record["text"]}]
     inputs = tuple(Message(t["role"], (Part("text", t["content"], f"gen_ai.input.messages[{i}]"),))
                    for i, t in enumerate(turns))
-    return Conversation(inputs=inputs, outputs=(Message("assistant", (Part("text", "ok", "out"),)),),
-                        finish_reasons=("stop",))
+    output = Message("assistant", (Part("text", "ok", "out"),))
+    return Conversation(inputs=inputs, outputs=(output,), finish_reasons=("stop",))
 
 
 def metrics(scores: list[tuple[str, float]], threshold: float) -> dict[str, float]:
@@ -110,6 +112,7 @@ def main() -> None:
 
 
 def timing(detector: JailbreakDetector) -> None:
+    assert len(BENIGN_1300) == 1300, len(BENIGN_1300)
     texts = {"benign 1.3 KB prompt": BENIGN_1300,
              "attack 1.3 KB (DAN)": load("attacks")[0]["text"][:1300],
              "64 KB benign": (BENIGN_1300 * 51)[:65536]}

@@ -30,7 +30,7 @@ from otel_ai_detect.detectors.jailbreak_classifier import load_classifier
 from otel_ai_detect.detectors.jailbreak_rules import (ATTACK, DAMPENER, Phrases, Ruleset,
                                                      load_builtin)
 from otel_ai_detect.detectors.masking import evidence_text, short_hash
-from otel_ai_detect.model import SOURCE_INPUT, Conversation, Finding
+from otel_ai_detect.model import SOURCE_INPUT, Conversation, FilterVerdict, Finding
 
 RULE_BLOCKED = "AI.Jailbreak.BlockedAttempt"
 RULE_DETECTED = "AI.Jailbreak.DetectedAttempt"
@@ -63,6 +63,7 @@ class Analysis:
     excerpt: str = ""
     decoded: str | None = None   # "base64", "leetspeak", ... when the decisive phrase was hidden
     classifier: float | None = None
+    turns: int = 1               # user texts whose families were combined into this score
 
 
 def cap(text: str) -> str:
@@ -159,8 +160,9 @@ class JailbreakDetector:
             union = round(UNION_FACTOR * self.rules.score(merged), 4)
             if union > best.score:
                 top = max(self.rules.attack_families(merged), key=merged.__getitem__)
-                best = Analysis(union, strongest[top], merged, best.excerpt, best.decoded,
-                                best.classifier)
+                at = next(a for a in analyses if a.path == strongest[top])
+                best = Analysis(union, at.path, merged, at.excerpt, at.decoded, at.classifier,
+                                turns=len(analyses))
         return best
 
     def _decide(self, conv: Conversation, ours: Analysis | None) -> list[Finding]:
@@ -176,7 +178,8 @@ class JailbreakDetector:
             signal = what.signal
             if verdict is not None:
                 confidence = max(confidence, _verdict_confidence(verdict))
-                notes.append(_verdict_text(verdict))
+                if not signal.startswith("blocked: provider filter " + verdict.category):
+                    notes.append(_verdict_text(verdict))
             path, fingerprint = ours.path, short_hash(ours.excerpt.casefold() or ours.path)
         else:
             rule = RULE_BLOCKED if verdict.filtered else RULE_DETECTED
@@ -200,6 +203,8 @@ class JailbreakDetector:
             if ours.excerpt:
                 hidden = f" (decoded from {ours.decoded})" if ours.decoded else ""
                 pieces.append(f'matched "{evidence_text(ours.excerpt, EXCERPT_LIMIT)}"{hidden}')
+            if ours.turns > 1:
+                pieces.append(f"combined over {ours.turns} user messages")
             if ours.classifier is not None:
                 pieces.append(f"classifier {ours.classifier:.2f}")
         pieces.append(signal)
@@ -207,10 +212,10 @@ class JailbreakDetector:
         return evidence_text("; ".join(pieces), EVIDENCE_LIMIT)
 
 
-def _verdict_confidence(verdict) -> float:
+def _verdict_confidence(verdict: FilterVerdict) -> float:
     return VERDICT_FILTERED if verdict.filtered else VERDICT_DETECTED
 
 
-def _verdict_text(verdict) -> str:
+def _verdict_text(verdict: FilterVerdict) -> str:
     state = "filtered" if verdict.filtered else "not filtered"
     return f"provider verdict: {verdict.category} detected, {state}"

@@ -1,4 +1,4 @@
-"""The optional local classifier of the jailbreak detector (``detectors.jailbreak.classifier_model``).
+"""The jailbreak detector's optional local classifier (``detectors.jailbreak.classifier_model``).
 
 The default build needs no model: the phrase families decide alone. A
 deployment that wants a learned second opinion points ``classifier_model`` at

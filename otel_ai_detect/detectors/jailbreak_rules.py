@@ -135,13 +135,15 @@ def parse(text: str, origin: str = BUILTIN) -> Phrases:
         except ValueError:
             weight = -1.0
         if not tab or not pattern.strip() or not 0 < weight <= 1 or fields[1:] not in ([], ["cs"]):
-            problems.append(f"{where}: expected '<weight 0..1>[ cs]<TAB><pattern>', got {line[:80]!r}")
+            problems.append(f"{where}: expected '<weight 0..1>[ cs]<TAB><pattern>', "
+                            f"got {line[:80]!r}")
             continue
         if current is None:
             problems.append(f"{where}: pattern outside a family")
             continue
         if not pattern.isascii():
-            problems.append(f"{where}: pattern must be ASCII (write .{{1,2}} for an accented letter)")
+            problems.append(f"{where}: pattern must be ASCII "
+                            "(write .{1,2} for an accented letter)")
             continue
         regex, caseless = expand(pattern.strip()), fields[1:] != ["cs"]
         try:

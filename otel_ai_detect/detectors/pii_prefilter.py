@@ -47,6 +47,8 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 from presidio_analyzer import EntityRecognizer, PatternRecognizer
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecognizer
+from presidio_analyzer.predefined_recognizers.generic.iban_patterns import (
+    regex_per_country as IBAN_FORMATS)
 
 from otel_ai_detect.scanning import MultiPattern
 
@@ -73,9 +75,10 @@ REVIEWED: dict[str, str] = {
         r"9[0-9]{2}[- ][0-9]{2}[- ][0-9]{4}",
     # UK_NHS: 3+3+4 digits, optional "-"/" " (mod-11 decides later)
     r"\b([0-9]{3})[- ]?([0-9]{3})[- ]?([0-9]{4})\b": r"[0-9]{3}[- ]?[0-9]{3}[- ]?[0-9]{4}",
-    # CRYPTO: only an all-ASCII match can pass the base58 / bech32 checksum, and
-    # every match (bc1 included) has a "1" or "3" followed by 25 alphanumerics.
-    r"(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,59}": r"[13][0-9A-Za-z]{25}",
+    # CRYPTO: a reported match is the whole greedy match (up to 60 alphanumerics, no
+    # \b) and passes base58check (starts 1/3, base58 letters only) or bech32
+    # (starts with lowercase "bc1", then the bech32 alphabet): see _CRYPTO.
+    r"(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,59}": "CRYPTO",
     # US_BANK_NUMBER, US_PASSPORT
     r"\b[0-9]{8,17}\b": r"[0-9]{8}",
     r"(\b[0-9]{9}\b)": r"[0-9]{9}",
@@ -85,10 +88,33 @@ REVIEWED: dict[str, str] = {
     r"\b((([!#$%&'*+\-/=?^_`{|}~\w])|([!#$%&'*+\-/=?^_`{|}~\w][!#$%&'*+\-/=?^_`{|}~\.\w]{0,}"
     r"[!#$%&'*+\-/=?^_`{|}~\w]))[@]\w+(?:-+\w+)*(?:\.\w+(?:-+\w+)*)+)\b":
         r"[A-Za-z0-9_!#$%&'*+/=?^`{|}~\x80-\xff-]@[A-Za-z0-9_\x80-\xff-]+\.[A-Za-z0-9_\x80-\xff]",
-    # IBAN_CODE: 2 letters, 2 digits, at least two more groups of 4
+    # IBAN_CODE: a reported match passes mod-97 and Presidio's per-country format,
+    # matched from its start with separators removed: see _iban().
     r"(?<![A-Z0-9])([A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2,6})((?:[ -]?[A-Z0-9]{4})?)"
-    r"((?:[ -]?[A-Z0-9]{1,3})?)(?![A-Z0-9])": r"[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2}",
+    r"((?:[ -]?[A-Z0-9]{1,3})?)(?![A-Z0-9])": "IBAN",
 }
+_B58, _BECH32 = "1-9A-HJ-NP-Za-km-z", "02-9ac-hj-np-z"
+_CRYPTO = "|".join(f"{head}[{chars}]{{25,59}}(?:[^0-9A-Za-z]|$)|{head}[{chars}]{{59}}"
+                   for head, chars in (("[13]", _B58), ("bc1", _BECH32)))
+# Supersets whose case the validator fixes, whatever Presidio's regex flags.
+_CASE_EXACT = {"CRYPTO"}
+
+
+def _iban() -> str:
+    """Every country format of Presidio's IBAN validator, separators allowed anywhere;
+    the generic shape if a format uses syntax not reviewed here."""
+    formats = []
+    for country_format in IBAN_FORMATS.values():
+        if not stdlib_re.fullmatch(r"[()\[\]{}?,0-9A-Za-z \-]+", country_format):
+            return r"[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2}"
+        formats.append(country_format.replace("[ ]?", "[ -]?"))
+    return "|".join(formats)
+
+
+def _superset(presidio_regex: str) -> str:
+    value = REVIEWED[presidio_regex]
+    return {"CRYPTO": _CRYPTO, "IBAN": _iban()}.get(value, value)
+
 # Where a superset match may start after Presidio's (its leading letter is dropped).
 SLACK = {r"(\b[A-Z][0-9]{8}\b)": 1}
 # Recognizers whose analyze() is reviewed: Presidio's regex loop, and IBAN's loop
@@ -216,15 +242,18 @@ def plan(engine) -> Plan:
                                                 recognizer.leniency)
                 items = [(data, recognizer.SCORE, False, "phonenumbers", slack, text)]
             else:
-                caseless = bool(recognizer.global_regex_flags & regex.IGNORECASE)
+                ignorecase = bool(recognizer.global_regex_flags & regex.IGNORECASE)
                 if any(p.regex not in REVIEWED for p in recognizer.patterns):
                     always.add(entity)
                     notes.append(f"{entity}: a pattern of {recognizer.name} is not reviewed, "
                                  f"runs on every text")
                     continue
-                items = [(REVIEWED[p.regex], p.score, caseless, p.name, SLACK.get(p.regex, 0),
-                          None if "\\x80" in REVIEWED[p.regex] else REVIEWED[p.regex])
-                         for p in recognizer.patterns]
+                items = []
+                for p in recognizer.patterns:
+                    superset = _superset(p.regex)
+                    items.append((superset, p.score,
+                                  ignorecase and REVIEWED[p.regex] not in _CASE_EXACT, p.name,
+                                  SLACK.get(p.regex, 0), None if "\\x80" in superset else superset))
             for pattern, score, caseless, name, slack, char_pattern in items:
                 base = EntityRecognizer.MAX_SCORE if validated else score
                 if not known_boost:  # an enhancer we have not read may raise any score
@@ -266,9 +295,14 @@ class Prefilter:
             self._word_pattern(w, engine) for w in words]
         caseless = [s.caseless for s in self.shapes] + [True] * len(words)
         self._scan = MultiPattern(patterns, caseless=caseless)
-        self._finders = [re2.compile(("(?i)" if s.caseless else "") + s.char_pattern)
-                         if s.context is not None and s.char_pattern else None
-                         for s in self.shapes]
+        gated = [s if s.context is not None and s.char_pattern else None for s in self.shapes]
+        latin1 = re2.Options()
+        latin1.encoding = re2.Options.Encoding.LATIN1
+        self._finders = [s and re2.compile(("(?i)" if s.caseless else "") + s.char_pattern)
+                         for s in gated]
+        self._byte_finders = [s and re2.compile(
+            (("(?i)" if s.caseless else "") + s.char_pattern.replace(
+                r"\x{80}-\x{10ffff}", r"\x80-\xff")).encode(), latin1) for s in gated]
 
     @staticmethod
     def _word_pattern(word: str, engine) -> str:
@@ -308,16 +342,26 @@ class Prefilter:
                 near.append(i)
             else:
                 near.append(i)
-        artifacts = None
+        view = artifacts = None
         for i in near:
             if self.shapes[i].entity in found:
                 continue
-            artifacts = artifacts or self._engine.artifacts(text)
-            if self._context_near(i, form, artifacts):
+            if view is None:
+                view, artifacts = self._engine.token_view(text)
+            if self._context_near(i, form, view):
                 found.add(self.shapes[i].entity)
         return Selection(found, artifacts)
 
-    def _context_near(self, i: int, form: str, artifacts) -> bool:
+    def _spans(self, i: int, form: str) -> list[tuple[int, int]] | None:
+        """Character spans of shape i's matches; None if RE2 cannot read the text."""
+        if form.isascii():  # bytes: offsets are the same and RE2 skips UTF-8 decoding
+            return [m.span() for m in self._byte_finders[i].finditer(form.encode())]
+        try:
+            return [m.span() for m in self._finders[i].finditer(form)]
+        except UnicodeEncodeError:  # lone surrogates
+            return None
+
+    def _context_near(self, i: int, form: str, view) -> bool:
         """Would Presidio find a context word for a match of shape i, wherever it starts?
 
         Presidio takes the token where a result starts, walks back (and forward) over
@@ -328,18 +372,15 @@ class Prefilter:
         from `first`, the keywords up to `last`, the window forward from `last`. Those
         are gathered with Presidio's own functions and searched once, its way.
         """
-        shape, finder = self.shapes[i], self._finders[i]
-        if finder is None:
+        shape = self.shapes[i]
+        if self._finders[i] is None:
             return True
-        try:
-            spans = [m.span() for m in finder.finditer(form)]
-        except UnicodeEncodeError:  # lone surrogates: RE2 cannot read the text
+        spans = self._spans(i, form)
+        if spans is None:
             return True
-        if not spans or not artifacts.tokens:
+        if not spans or not view.ends:
             return False
-        tokens, starts, lemmas = artifacts.tokens, artifacts.tokens_indices, artifacts.lemmas
-        keywords, enhancer = artifacts.keywords, self._enhancer
-        ends = getattr(tokens, "ends", None) or [s + len(t) for s, t in zip(starts, tokens)]
+        ends, lemmas, keywords, enhancer = view.ends, view.lemmas, view.keywords, self._enhancer
         last_token = len(ends) - 1
         window: set[str] = set()
         covered = -1  # tokens up to here are gathered already

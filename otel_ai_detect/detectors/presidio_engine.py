@@ -121,6 +121,57 @@ class LazyArtifacts(NlpArtifacts):
     keywords = property(lambda self: self._get("_keywords"))
 
 
+class TokenView:
+    """A text's tokens as the prefilter's context check reads them, cheaply.
+
+    Presidio's window code reads `lemmas[i]` and `lemma in keywords`. Here both
+    are computed only for the tokens it visits, with Presidio's rule for keywords
+    (`NlpArtifacts.set_keywords`: lemmas that are not stop words, punctuation,
+    "-PRON-" or "be", split at ":"); the tests compare them with Presidio's.
+    """
+
+    def __init__(self, text: str, engine: "BlankSpacyNlpEngine", language: str) -> None:
+        spans = engine.token_spans(text, language)
+        self.ends = [start + n for start, n in spans]
+        self.lemmas = _Lemmas(text, spans)
+        self.keywords = _KeywordTest(self, engine, language, text)
+
+
+class _Lemmas:
+    def __init__(self, text: str, spans: list[list[int]]) -> None:
+        self._text, self._spans = text, spans
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __getitem__(self, i: int) -> str:
+        start, n = self._spans[i]
+        return self._text[start:start + n].lower()
+
+
+class _KeywordTest:
+    def __init__(self, view: TokenView, engine, language: str, text: str) -> None:
+        self._view, self._engine, self._language, self._text = view, engine, language, text
+        self._pieces: set[str] | None = None
+
+    def _qualifies(self, lemma: str) -> bool:
+        return not (self._engine.is_stopword(lemma, self._language)
+                    or self._engine.is_punct(lemma, self._language) or lemma in ("-PRON-", "be"))
+
+    def __contains__(self, lemma: object) -> bool:
+        if self._pieces is None:  # what lemmas holding ":" add: their pieces
+            self._pieces = set()
+            at = self._text.find(":")
+            while at >= 0:
+                i = bisect.bisect_right(self._view.ends, at)
+                k = self._view.lemmas[i] if i < len(self._view.lemmas) else ""
+                if ":" in k and self._qualifies(k):
+                    self._pieces.update(k.split(":"))
+                at = self._text.find(":", at + 1)
+        return isinstance(lemma, str) and (
+            (":" not in lemma and self._qualifies(lemma)) or lemma in self._pieces)
+
+
 class BisectContextEnhancer(LemmaContextAwareEnhancer):
     """Presidio's lemma context enhancer; finds a result's token by bisection."""
 
@@ -170,13 +221,16 @@ class BlankSpacyNlpEngine(NlpEngine):
             raise ValueError(f"language {language!r} is not loaded")
         return LazyArtifacts(text, self, language)
 
-    def tokenize(self, text: str, language: str) -> tuple[list[str], list[int]]:
-        """(token texts, their start offsets): spaCy's tokenizer, no pipeline."""
+    def token_spans(self, text: str, language: str) -> list[list[int]]:
+        """[start, length] of each token: spaCy's tokenizer, no pipeline, no Token objects."""
         self._served += 1
         if self._served > _RELOAD_EVERY:
             self.load()
-        doc = self.nlp[language].make_doc(text)
-        spans = doc.to_array([IDX, LENGTH]).tolist()  # no Token objects: ~2x faster
+        return self.nlp[language].make_doc(text).to_array([IDX, LENGTH]).tolist()
+
+    def tokenize(self, text: str, language: str) -> tuple[list[str], list[int]]:
+        """(token texts, their start offsets)."""
+        spans = self.token_spans(text, language)
         return [text[i:i + n] for i, n in spans], [i for i, _ in spans]
 
     def process_batch(self, texts: Iterable[str], language: str, batch_size: int = 1,
@@ -300,6 +354,17 @@ class PresidioEngine:
     def artifacts(self, text: str) -> NlpArtifacts:
         """What Presidio's NLP engine makes of `text` (lazy with the blank tokenizer)."""
         return self.nlp_engine.process_text(text[:MAX_TEXT_CHARS], self.language)
+
+    def token_view(self, text: str):
+        """(tokens for the prefilter's context check, artifacts to hand to Presidio)."""
+        text = text[:MAX_TEXT_CHARS]
+        if isinstance(self.nlp_engine, BlankSpacyNlpEngine):
+            return TokenView(text, self.nlp_engine, self.language), None
+        artifacts = self.nlp_engine.process_text(text, self.language)  # a model: once
+        view = TokenView.__new__(TokenView)
+        view.ends = [i + len(t) for i, t in zip(artifacts.tokens_indices, artifacts.tokens)]
+        view.lemmas, view.keywords = artifacts.lemmas, artifacts.keywords
+        return view, artifacts
 
     def analyze(self, text: str, entities: Iterable[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:

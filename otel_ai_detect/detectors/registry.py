@@ -11,6 +11,7 @@ from typing import Callable, NamedTuple
 from otel_ai_detect.config_types import DetectorsConfig
 from otel_ai_detect.detectors.ascii_smuggling import AsciiSmugglingDetector
 from otel_ai_detect.detectors.base import ContentDetector, RequestDetector
+from otel_ai_detect.detectors.credentials import CredentialsDetector
 from otel_ai_detect.detectors.user_agent import UserAgentDetector
 
 
@@ -22,6 +23,7 @@ class Entry(NamedTuple):
 REGISTRY: tuple[Entry, ...] = (
     Entry("ascii_smuggling", AsciiSmugglingDetector),
     Entry("user_agent", UserAgentDetector),
+    Entry("credentials", CredentialsDetector),
 )
 
 
