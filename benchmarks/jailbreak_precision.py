@@ -1,15 +1,16 @@
 """Precision / recall / F1 of the jailbreak detector on the collected corpora (not a test).
 
 Corpora: tests/testdata/jailbreak/{attacks,benign}.jsonl, one JSON object a line
-with ``label`` (attack | benign), ``split`` (tune | heldout | fresh), ``source``
-(a short note of where the style comes from) and ``text`` or ``messages``
-(multi-turn). Phrase families are tuned on the ``tune`` split only. ``heldout``
-(a third of the first corpus, by hash) was measured once at the first freeze;
-its errors were then read and the plain bugs they showed fixed, so ``fresh``
-(written after that freeze, never tuned on) is the clean held-out measure.
+with ``label`` (attack | benign), ``split``, ``source`` (a short note of where
+the style comes from) and ``text`` or ``messages`` (multi-turn). Splits, in the
+order they were used (docs/detector-jailbreak.md, "Measured precision and recall"):
+``tune`` (patterns tuned on it), ``heldout`` (a hash third of the first corpus,
+measured at the first freeze, then read), ``fresh`` and ``fresh2`` (each written
+blind after a freeze, measured, then read), ``fresh3`` (written after the last
+change, measured once: the honest held-out figure).
 
     .venv/bin/python benchmarks/jailbreak_precision.py            # table per split
-    .venv/bin/python benchmarks/jailbreak_precision.py --errors   # + misses and false alarms (tune)
+    .venv/bin/python benchmarks/jailbreak_precision.py --errors   # + misses, false alarms (tune)
     .venv/bin/python benchmarks/jailbreak_precision.py --timing   # + µs per text
 """
 
@@ -81,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list misses and false alarms (tune)")
     parser.add_argument("--heldout-errors", action="store_true",
-                        help="list them for heldout and fresh too")
+                        help="list them for the other splits too (spoils a blind split)")
     parser.add_argument("--timing", action="store_true", help="µs per text")
     args = parser.parse_args()
     detector = JailbreakDetector(JailbreakConfig())
@@ -97,7 +98,8 @@ def main() -> None:
             print(f"  {t:9.2f}  {m['precision']:9.3f}  {m['recall']:6.3f}  {m['f1']:5.3f}  "
                   f"{m['tp']:4d} {m['fp']:4d} {m['fn']:4d}{mark}")
     if args.errors or args.heldout_errors:
-        splits = {"tune"} | ({"heldout", "fresh", "fresh2"} if args.heldout_errors else set())
+        splits = {"tune"} | ({"heldout", "fresh", "fresh2", "fresh3"} if args.heldout_errors
+                             else set())
         threshold = JailbreakConfig().threshold
         for record, s in scored:
             if record["split"] not in splits:

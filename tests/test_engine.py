@@ -47,23 +47,42 @@ def engine() -> Engine:
     return Engine(Config())
 
 
+def rules_by_scenario(name: str, rows, rules: set[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if row.rule in rules:
+            found.setdefault(scenarios(name)[bytes.fromhex(row.trace_id)], []).append(row.rule)
+    return {scenario: sorted(names) for scenario, names in found.items()}
+
+
+SMUGGLING = "AI.ASCIISmuggling"
+JAILBREAK = {"AI.Jailbreak.DetectedAttempt", "AI.Jailbreak.BlockedAttempt"}
+
+
 @pytest.mark.parametrize("name", CONTENT_SPANS)
 def test_hidden_tag_text_in_every_span_convention_alerts_on_the_prompting_calls(engine, name):
-    processed = engine.process_traces(load(name))
-    by_scenario = {scenarios(name)[bytes.fromhex(r.trace_id)]: r for r in alerts_of(processed)}
+    rows = alerts_of(engine.process_traces(load(name)))
+    found = rules_by_scenario(name, rows, {SMUGGLING})
     # The normal and stream prompts hide "ignore all rules"; OpenLIT records no prompt on errors.
-    assert {"normal", "stream"} <= set(by_scenario)
-    assert all(r.rule == "AI.ASCIISmuggling" for r in by_scenario.values())
-    assert "ignore all rules" in by_scenario["normal"].evidence
-    assert set(by_scenario) <= {"normal", "stream", "blocked_400"}
+    assert {"normal", "stream"} <= set(found) <= {"normal", "stream", "blocked_400"}
+    assert all(names == [SMUGGLING] for names in found.values())
+    assert any("ignore all rules" in r.evidence for r in rows if r.rule == SMUGGLING)
+
+
+@pytest.mark.parametrize("name", CONTENT_SPANS)
+def test_the_jailbreak_prompt_is_detected_when_answered_and_blocked_when_refused(engine, name):
+    found = rules_by_scenario(name, alerts_of(engine.process_traces(load(name))), JAILBREAK)
+    assert found["normal"] == found["stream"] == ["AI.Jailbreak.DetectedAttempt"]
+    assert found["blocked_400"] == ["AI.Jailbreak.BlockedAttempt"]
+    # Where the instrumentation kept Azure's verdict (detected, not filtered), it decides.
+    assert found.get("content_filter", ["AI.Jailbreak.DetectedAttempt"]) == ["AI.Jailbreak.DetectedAttempt"]
 
 
 @pytest.mark.parametrize("name", CONTENT_LOGS_ONLY)
 def test_content_carried_only_in_log_events_alerts_with_the_logs_trace_and_span(engine, name):
     rows = alerts_of(engine.process_logs(load(name)))
-    found = {scenarios(name)[bytes.fromhex(r.trace_id)] for r in rows}
-    assert {"normal", "stream"} <= found
-    assert all(r.span_id and r.rule == "AI.ASCIISmuggling" for r in rows)
+    assert {"normal", "stream"} <= set(rules_by_scenario(name, rows, {SMUGGLING}))
+    assert all(r.span_id for r in rows)
 
 
 @pytest.mark.parametrize("name", ["openai-v2_capture_true_is_no_content.traces.otlp.json",
@@ -84,10 +103,13 @@ def test_content_sent_as_span_and_as_event_is_one_alert_not_two(first):
         rows += alerts_of(processed)
         if signal == "traces":
             spans_out = request
-    assert len(rows) == 3
-    assert len({r.alert_id for r in rows}) == 3
+    smuggling = [r for r in rows if r.rule == SMUGGLING]
+    assert len(smuggling) == 3
+    assert len({(r.rule, r.trace_id, r.evidence) for r in rows}) == len(rows)  # no finding twice
     # Whichever came first, the GenAI spans carry the alert events.
-    annotated = [s for s in spans(spans_out) if any(e.name == sc.ALERT_EVENT_NAME for e in s.events)]
+    annotated = [s for s in spans(spans_out) if any(
+        e.name == sc.ALERT_EVENT_NAME and attrs(e.attributes)[sc.SECURITY_RULE_NAME] == SMUGGLING
+        for e in s.events)]
     assert len(annotated) == 3
 
 

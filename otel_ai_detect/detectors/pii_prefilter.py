@@ -128,6 +128,7 @@ _FOLD_TABLE = str.maketrans(ASCII_FOLDS)
 # A character-class search cannot backtrack; the `regex` module because its \d
 # is Presidio's \d (its Unicode tables are newer than Python's `re`).
 _NON_ASCII_DIGIT = regex.compile(r"[^\D0-9]")
+_MERGE_GAP = 8  # tokens between two matches read whole rather than walked back over
 _NOT_SPACE = r"[^\t\n\x0b\x0c\r ]"  # \s differs between Hyperscan and RE2
 
 
@@ -276,6 +277,51 @@ def plan(engine) -> Plan:
     return Plan(tuple(shapes), frozenset(always), unreachable, tuple(notes))
 
 
+def _find_all(text: str, word: str):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
+
+
+class _Chunks:
+    """The whitespace-delimited chunks of a text (spaCy splits on `str.isspace`)."""
+
+    _RUN = stdlib_re.compile(r"\S+")  # one character class: linear, cannot backtrack
+
+    def __init__(self, text: str, engine) -> None:
+        self._text, self._engine = text, engine
+        spans = [m.span() for m in self._RUN.finditer(text)]
+        self.ends = [end for _, end in spans]
+        self._spans = spans
+        self._sure: dict[int, bool] = {}
+
+    def index(self, at: int) -> int:
+        """The chunk holding `at`, or the next one if `at` is whitespace."""
+        return bisect.bisect_right(self.ends, at)
+
+    def _is_sure(self, k: int) -> bool:
+        known = self._sure.get(k)
+        if known is None:
+            start, end = self._spans[k]
+            chunk = self._text[start:end]
+            nlp = self._engine.nlp_engine
+            known = self._sure[k] = (
+                chunk.isascii() and (chunk.isalpha() or chunk.isdigit())
+                and chunk not in nlp.special_cases(self._engine.language)
+                and not nlp.is_stopword(chunk.lower(), self._engine.language))
+        return known
+
+    def sure_between(self, low: int, high: int, enough: int) -> int:
+        """Sure-keyword chunks strictly between chunks low and high (counting stops at enough)."""
+        count = 0
+        for k in range(low + 1, min(high, len(self._spans))):
+            count += self._is_sure(k)
+            if count >= enough:
+                break
+        return count
+
+
 class Selection(NamedTuple):
     entities: set[str]     # what Presidio must look for; empty: skip Presidio
     artifacts: object      # the NLP artifacts already computed for the text, or None
@@ -295,6 +341,8 @@ class Prefilter:
             self._word_pattern(w, engine) for w in words]
         caseless = [s.caseless for s in self.shapes] + [True] * len(words)
         self._scan = MultiPattern(patterns, caseless=caseless)
+        # the cheap chunk test knows our tokenizer and lemmas only
+        self._chunk_gate = engine.lemmas_are_lowercase_text
         gated = [s if s.context is not None and s.char_pattern else None for s in self.shapes]
         latin1 = re2.Options()
         latin1.encoding = re2.Options.Encoding.LATIN1
@@ -346,9 +394,12 @@ class Prefilter:
         for i in near:
             if self.shapes[i].entity in found:
                 continue
-            if view is None:
+            spans = self._spans(i, form)
+            if spans == [] or (spans and self._far(self.shapes[i], spans, text)):
+                continue  # no match, or every match too far from every context word
+            if spans is not None and view is None:
                 view, artifacts = self._engine.token_view(text)
-            if self._context_near(i, form, view):
+            if spans is None or self._context_near(self.shapes[i], spans, view):
                 found.add(self.shapes[i].entity)
         return Selection(found, artifacts)
 
@@ -361,8 +412,38 @@ class Prefilter:
         except UnicodeEncodeError:  # lone surrogates
             return None
 
-    def _context_near(self, i: int, form: str, view) -> bool:
-        """Would Presidio find a context word for a match of shape i, wherever it starts?
+    def _far(self, shape: Shape, spans: list[tuple[int, int]], text: str) -> bool:
+        """True if no context word can be in Presidio's window of any match: cheap, no tokens.
+
+        With our tokenizer, a whitespace-delimited chunk of ASCII letters only or digits
+        only, not a tokenizer special case and not a stop word, is one token and a
+        keyword ("sure"). Presidio's window reaches back over at most prefix+1 keywords
+        and forward to the first keyword, so a context word with that many sure chunks
+        between it and every match, on both sides, is out of reach.
+        """
+        if not (self._chunk_gate and shape.context):
+            return False
+        lowered = text.lower()
+        if len(lowered) != len(text):  # offsets would not line up
+            return False
+        places = sorted(at for w in shape.context for at in _find_all(lowered, w))
+        chunks = _Chunks(text, self._engine)
+        words = sorted({chunks.index(at) for at in places})
+        back = self._enhancer.context_prefix_count + 1
+        ahead = self._enhancer.context_suffix_count + 1
+        for a, b in spans:
+            first, last = chunks.index(max(0, a - shape.slack)), chunks.index(b - 1)
+            k = bisect.bisect_left(words, first)
+            if k < len(words) and words[k] <= last:
+                return False  # a context word inside the match's chunks
+            if k and chunks.sure_between(words[k - 1], first, back) < back:
+                return False
+            if k < len(words) and chunks.sure_between(last, words[k], ahead) < ahead:
+                return False
+        return True
+
+    def _context_near(self, shape: Shape, spans: list[tuple[int, int]], view) -> bool:
+        """Would Presidio find a context word for a match of this shape, wherever it starts?
 
         Presidio takes the token where a result starts, walks back (and forward) over
         keywords, and looks for the recognizer's context words among them. A result
@@ -372,30 +453,25 @@ class Prefilter:
         from `first`, the keywords up to `last`, the window forward from `last`. Those
         are gathered with Presidio's own functions and searched once, its way.
         """
-        shape = self.shapes[i]
-        if self._finders[i] is None:
-            return True
-        spans = self._spans(i, form)
-        if spans is None:
-            return True
-        if not spans or not view.ends:
+        if not view.ends:
             return False
         ends, lemmas, keywords, enhancer = view.ends, view.lemmas, view.keywords, self._enhancer
         last_token = len(ends) - 1
         window: set[str] = set()
-        covered = -1  # tokens up to here are gathered already
+        ranges: list[list[int]] = []  # token ranges; close ones merged (more is sound)
         for a, b in spans:
             first = min(bisect.bisect_right(ends, max(0, a - shape.slack)), last_token)
             last = min(bisect.bisect_right(ends, b - 1), last_token)
-            if last <= covered:
-                continue
-            if first > covered:
-                window.update(enhancer._add_n_words_backward(
-                    first, enhancer.context_prefix_count, lemmas, keywords))
-            window.update(lemma for lemma in (lemmas[k].lower() for k in range(
-                max(first, covered + 1), last + 1)) if lemma in keywords)
+            if ranges and first <= ranges[-1][1] + _MERGE_GAP:
+                ranges[-1][1] = max(ranges[-1][1], last)
+            else:
+                ranges.append([first, last])
+        for first, last in ranges:
+            window.update(enhancer._add_n_words_backward(
+                first, enhancer.context_prefix_count, lemmas, keywords))
+            window.update(lemma for lemma in (lemmas[k].lower() for k in range(first, last + 1))
+                          if lemma in keywords)
             window.update(enhancer._add_n_words_forward(
                 last, enhancer.context_suffix_count, lemmas, keywords))
-            covered = last
         return bool(enhancer._find_supportive_word_in_context(
             list(window), list(shape.recognizer_context), enhancer.context_matching_mode))

@@ -221,6 +221,10 @@ class BlankSpacyNlpEngine(NlpEngine):
             raise ValueError(f"language {language!r} is not loaded")
         return LazyArtifacts(text, self, language)
 
+    def special_cases(self, language: str) -> dict:
+        """The tokenizer's special cases ("cannot" -> "can", "not"), by exact text."""
+        return self.nlp[language].tokenizer.rules
+
     def token_spans(self, text: str, language: str) -> list[list[int]]:
         """[start, length] of each token: spaCy's tokenizer, no pipeline, no Token objects."""
         self._served += 1

@@ -12,6 +12,7 @@ from otel_ai_detect.config_types import DetectorsConfig
 from otel_ai_detect.detectors.ascii_smuggling import AsciiSmugglingDetector
 from otel_ai_detect.detectors.base import ContentDetector, RequestDetector
 from otel_ai_detect.detectors.credentials import CredentialsDetector
+from otel_ai_detect.detectors.jailbreak import JailbreakDetector
 from otel_ai_detect.detectors.user_agent import UserAgentDetector
 
 
@@ -24,6 +25,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("ascii_smuggling", AsciiSmugglingDetector),
     Entry("user_agent", UserAgentDetector),
     Entry("credentials", CredentialsDetector),
+    Entry("jailbreak", JailbreakDetector),
 )
 
 
