@@ -42,7 +42,8 @@ SENTENCES = [
     "Our SLA guarantees 99.95% availability, which allows about 21.9 minutes of downtime a month.",
     "The commit 49104ae8adb239a20260a827a297e3f35147ccfc introduced the regression in the parser.",
     "Each request carries an id such as 3cc9095e-07d1-5fa9-8404-e12884eb4941 for tracing.",
-    "The flight departs at 14:05 and lands at 17:40 local time; the gate closes 20 minutes earlier.",
+    "The flight departs at 14:05 and lands at 17:40 local time; the gate closes 20 minutes "
+    "earlier.",
     "If you need help, call the support desk during business hours or open a ticket online.",
     "The invoice INV-2024-118 totals $1,299.99 including 8.875% sales tax.",
     "Explain the difference between a process and a thread in simple terms, with an example.",

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from otel_ai_detect.config_types import SensitiveDataConfig
+from otel_ai_detect.config_types import DEFAULT_PII_ENTITIES, SensitiveDataConfig
 from otel_ai_detect.detectors.base import ContentDetector
 from otel_ai_detect.detectors.sensitive_data import (RULE, SensitiveDataDetector,
                                                      SensitiveDataSetupError, mask)
@@ -41,7 +41,8 @@ def detector() -> SensitiveDataDetector:
 def low_threshold() -> SensitiveDataDetector:
     # Presidio scores bank numbers 0.05 and passports 0.05/0.1, +0.35 next to a context
     # word: they reach 0.4 at best, never the default 0.5.
-    return SensitiveDataDetector(SensitiveDataConfig(score_threshold=0.4))
+    return SensitiveDataDetector(SensitiveDataConfig(
+        score_threshold=0.4, entities=DEFAULT_PII_ENTITIES + ("US_BANK_NUMBER", "US_PASSPORT")))
 
 
 def entities(findings) -> set[str]:
@@ -235,6 +236,23 @@ def test_named_entities_without_a_spacy_model_are_a_clear_error_at_construction(
 def test_an_unknown_entity_is_a_clear_error_at_construction():
     with pytest.raises(SensitiveDataSetupError, match=r"entities: .*CREDIT_CRAD"):
         SensitiveDataDetector(SensitiveDataConfig(entities=("CREDIT_CRAD",)))
+
+
+def test_a_text_with_lone_surrogates_from_truncated_json_is_analysed(detector):
+    findings = detector.detect(call("\udc00 her phone: 212-555-0123 \ud800"))
+    assert entities(findings) == {"PHONE_NUMBER"}
+
+
+def test_the_tokenizer_is_rebuilt_after_many_characters_and_finds_the_same(monkeypatch):
+    from otel_ai_detect.detectors import presidio_engine
+
+    detector = SensitiveDataDetector(SensitiveDataConfig())
+    conv = call("Her mobile is +44 20 7946 0958; the number of users grew in 2023.")
+    before, first = detector.engine.nlp_engine.nlp["en"], detector.detect(conv)
+    monkeypatch.setattr(presidio_engine, "_RELOAD_AFTER_CHARS", 10)
+    again = detector.detect(call("Her mobile is +44 20 7946 0958; the number of users grew."))
+    assert detector.engine.nlp_engine.nlp["en"] is not before
+    assert [f.fingerprint for f in again] == [f.fingerprint for f in first]
 
 
 def test_it_is_a_content_detector_named_sensitive_data(detector):

@@ -1,29 +1,21 @@
 """Builds the Presidio analyzer once, offline, and runs it on one text.
 
-Presidio's pattern recognizers need no model. They do need an NLP engine,
-whose tokens and lemmas drive the context-word boost (a phone number near
-"phone" scores 0.75 instead of 0.4). Measured options, 1.3 KB text:
+Presidio's pattern recognizers need no model, but an NLP engine: its tokens and
+lemmas drive the context boost (a phone number next to "phone" scores 0.75, not
+0.4). Measured on 1.3 KB texts: ``NoOpNlpEngine`` costs nothing but has no
+tokens, so no boost: a phone number never reaches the default threshold 0.5.
+``spacy.blank("en")`` saved and loaded as a model (40-200 us) tokenizes, but a
+blank pipeline's lemmas are all "", so no boost either. We use spaCy's blank
+tokenizer with each token's lowercase text as its lemma (`BlankSpacyNlpEngine`):
+with Presidio's substring matching "Phone:", "cards", "SSN" find their context
+word, nothing is downloaded, and `TextArtifacts` tokenizes only when a result
+needs a boost. With `spacy_model` (an installed package or a saved pipeline),
+Presidio's `SpacyNlpEngine` loads it and named entities (PERSON, ...) work; a
+model that is not installed is an error, never a download.
 
-- ``NoOpNlpEngine``: 0 us, but no tokens, so the context boost never applies:
-  a phone number then never reaches the default threshold 0.5.
-- ``spacy.blank(lang)`` as Presidio's own engines use it: ~40 us, but a blank
-  pipeline has no lemmatizer, every lemma is "", and the boost never applies
-  either.
-- what we use, `BlankSpacyNlpEngine`: the blank tokenizer (~40 us) with each
-  token's lowercase text as its lemma. With Presidio's substring matching,
-  "phone", "cards", "SSN:" all find their context word; the boost works and
-  nothing is downloaded. The prefilter relies on "a lemma is a piece of the
-  lowercased text" (pii_prefilter.py).
-
-With `spacy_model` set (an installed spaCy package or a saved pipeline path),
-Presidio's own `SpacyNlpEngine` loads it, named-entity recognition turns on
-(PERSON, LOCATION, NRP, ...), and lemmas are the model's. A model that is not
-installed is an error here, never a download.
-
-Two more things keep it offline: Presidio's e-mail validator asks `tldextract`,
-which by default fetches the public-suffix list from the internet on first use;
-ours reads the snapshot shipped inside tldextract. And every regex is compiled
-by a warm-up call at construction, not on the first span.
+Offline too: Presidio's e-mail check asks `tldextract`, which fetches the
+public-suffix list from the internet on first use; ours reads the snapshot in
+the package. Every regex is compiled by a warm-up call at construction.
 """
 
 from __future__ import annotations
@@ -31,6 +23,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -44,132 +37,101 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
 from otel_ai_detect.config_types import SensitiveDataConfig
 
-log = logging.getLogger(__name__)
-
-# Characters of one text given to Presidio; the rest is not analysed. Presidio is
-# linear but slow (~2-5 ms per 1.3 KB, most of it python-phonenumbers), so 100 KB
-# costs up to ~0.4 s; spaCy's own limit (max_length, 1,000,000) is never reached.
+# Characters of one text given to Presidio; the rest is not analysed. Presidio's
+# cost grows with the text (~0.3 s for 100 KB of prose with numbers; ~3 s for 100 KB
+# dense with phone-like numbers, python-phonenumbers' own cost). spaCy's max_length
+# (1,000,000) is never reached.
 MAX_TEXT_CHARS = 100_000
-# The blank tokenizer's vocabulary grows with every new word it sees; a fresh one
-# (~5 ms to build) after this many texts keeps a long-running process's memory flat.
-_RELOAD_EVERY = 20_000
-_MEMO_LIMIT = 200_000  # words whose stop-word / punctuation status is remembered
+# spaCy's vocabulary keeps every new word it sees; a fresh tokenizer (~5 ms to build)
+# after this many characters keeps a long-running process's memory flat.
+_RELOAD_AFTER_CHARS = 20_000_000
+_MEMO_LIMIT = 100_000  # words (of at most _MEMO_WORD characters) whose status is kept
+_MEMO_WORD = 40
+_SURROGATE = re.compile("[\ud800-\udfff]")  # one character class: cannot backtrack
 _WARM_UP = ("warm up: card 4111 1111 1111 1111, ssn 219-09-9999, mail jane@example.com, "
             "phone +1 212 555 0123, iban DE89370400440532013000, itin 912-70-1234")
+
+
+def prepare(text: str) -> str:
+    """The text Presidio sees: cut to MAX_TEXT_CHARS; a lone surrogate (from truncated
+    JSON) becomes U+FFFD, as spaCy cannot hash it. Offsets are unchanged."""
+    text = text[:MAX_TEXT_CHARS]
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 class SensitiveDataSetupError(ValueError):
     """The sensitive_data section cannot be honoured (missing model, unknown entity)."""
 
 
-class _Tokens(list):
-    """Token texts, plus where each ends: a token is found by bisection, not a scan."""
+class TextArtifacts(NlpArtifacts):
+    """Presidio's NLP artifacts for one text, computed only as far as they are read.
 
-    def __init__(self, texts: list[str], starts: list[int]) -> None:
-        super().__init__(texts)
-        self.ends = [start + len(text) for start, text in zip(starts, texts)]
-
-
-class _Keywords(list):
-    """Presidio's keyword list, with a set for `in` (it is only ever searched)."""
-
-    def __init__(self, words: Iterable[str]) -> None:
-        super().__init__(words)
-        self._set = frozenset(self)
-
-    def __contains__(self, word: object) -> bool:
-        return word in self._set
-
-
-class LazyArtifacts(NlpArtifacts):
-    """Presidio's NLP artifacts for one text, tokenized on first use.
-
-    Presidio computes artifacts before any recognizer runs, but reads them only
-    to boost the score of a result: most texts have none, so most never need a
-    tokenizer. The values are Presidio's (`NlpArtifacts.set_keywords`, our lemmas),
-    with lookups that stay cheap on a long text: Presidio finds each result's token
-    by scanning all tokens and tests keywords with `in` on a list, quadratic with
-    thousands of results in 100 KB (seconds); here bisection and a set.
+    Presidio makes artifacts before any recognizer runs but reads them only to boost
+    a result's score, and then only around it: most texts never need the tokenizer,
+    and a lemma or keyword test is made only for the tokens a window visits. The
+    prefilter reads the same object. Keywords follow `NlpArtifacts.set_keywords`
+    (lemmas that are not stop words, punctuation, "-PRON-" or "be", split at ":");
+    tests compare both with Presidio's own. Presidio's lookups are quadratic on a
+    long text (a scan of all tokens per result; `in` on a list): here bisection.
     """
 
     def __init__(self, text: str, engine: "BlankSpacyNlpEngine", language: str) -> None:
         # NlpArtifacts.__init__ is not called: it would compute everything now.
         self.entities: list = []
         self.scores: list = []
-        self.nlp_engine = engine
-        self.language = language
-        self._text = text
-        self._done = False
+        self.nlp_engine, self.language, self._text = engine, language, text
+        self._spans: list[list[int]] | None = None
+        self._pieces: set[str] | None = None
 
-    def _compute(self) -> None:
-        words, starts = self.nlp_engine.tokenize(self._text, self.language)
-        lemmas = [w.lower() for w in words]
-        self.__dict__.update(
-            _tokens=_Tokens(words, starts), _tokens_indices=starts, _lemmas=lemmas,
-            _keywords=_Keywords(NlpArtifacts.set_keywords(self.nlp_engine, lemmas,
-                                                          self.language)),
-            _done=True)
+    @property
+    def spans(self) -> list[list[int]]:
+        if self._spans is None:
+            self._spans = self.nlp_engine.token_spans(self._text, self.language)
+            self.ends = [start + n for start, n in self._spans]
+            self._starts = [start for start, _ in self._spans]
+        return self._spans
 
-    def _get(self, name: str):
-        if not self._done:
-            self._compute()
-        return self.__dict__[name]
+    tokens = property(lambda self: _Tokens(self))
+    tokens_indices = property(lambda self: self.spans and self._starts)
+    lemmas = property(lambda self: _Tokens(self, lower=True))
+    keywords = property(lambda self: self)  # `lemma in artifacts.keywords`, see below
 
-    tokens = property(lambda self: self._get("_tokens"))
-    tokens_indices = property(lambda self: self._get("_tokens_indices"))
-    lemmas = property(lambda self: self._get("_lemmas"))
-    keywords = property(lambda self: self._get("_keywords"))
+    def _qualifies(self, lemma: str) -> bool:
+        engine, language = self.nlp_engine, self.language
+        return not (engine.is_stopword(lemma, language) or engine.is_punct(lemma, language)
+                    or lemma in ("-PRON-", "be"))
 
-
-class TokenView:
-    """A text's tokens as the prefilter's context check reads them, cheaply.
-
-    Presidio's window code reads `lemmas[i]` and `lemma in keywords`. Here both
-    are computed only for the tokens it visits, with Presidio's rule for keywords
-    (`NlpArtifacts.set_keywords`: lemmas that are not stop words, punctuation,
-    "-PRON-" or "be", split at ":"); the tests compare them with Presidio's.
-    """
-
-    def __init__(self, text: str, engine: "BlankSpacyNlpEngine", language: str) -> None:
-        spans = engine.token_spans(text, language)
-        self.ends = [start + n for start, n in spans]
-        self.lemmas = _Lemmas(text, spans)
-        self.keywords = _KeywordTest(self, engine, language, text)
+    def __contains__(self, lemma: object) -> bool:
+        """Is `lemma` one of Presidio's keywords for this text?"""
+        if self._pieces is None:  # the pieces that lemmas holding ":" contribute
+            self._pieces, lemmas = set(), self.lemmas
+            at = self._text.find(":")
+            while at >= 0:
+                i = bisect.bisect_right(self.ends, at)
+                if i < len(self.spans) and self._qualifies(lemmas[i]):
+                    self._pieces.update(lemmas[i].split(":"))
+                at = self._text.find(":", at + 1)
+        return isinstance(lemma, str) and (
+            (":" not in lemma and self._qualifies(lemma)) or lemma in self._pieces)
 
 
-class _Lemmas:
-    def __init__(self, text: str, spans: list[list[int]]) -> None:
-        self._text, self._spans = text, spans
+class _Tokens:
+    """Token texts (or lemmas: lowercase) of `TextArtifacts`, made when indexed."""
+
+    def __init__(self, artifacts: TextArtifacts, lower: bool = False) -> None:
+        self._spans, self._text, self._lower = artifacts.spans, artifacts._text, lower
+        self.ends = artifacts.ends
 
     def __len__(self) -> int:
         return len(self._spans)
 
     def __getitem__(self, i: int) -> str:
         start, n = self._spans[i]
-        return self._text[start:start + n].lower()
+        text = self._text[start:start + n]
+        return text.lower() if self._lower else text
 
-
-class _KeywordTest:
-    def __init__(self, view: TokenView, engine, language: str, text: str) -> None:
-        self._view, self._engine, self._language, self._text = view, engine, language, text
-        self._pieces: set[str] | None = None
-
-    def _qualifies(self, lemma: str) -> bool:
-        return not (self._engine.is_stopword(lemma, self._language)
-                    or self._engine.is_punct(lemma, self._language) or lemma in ("-PRON-", "be"))
-
-    def __contains__(self, lemma: object) -> bool:
-        if self._pieces is None:  # what lemmas holding ":" add: their pieces
-            self._pieces = set()
-            at = self._text.find(":")
-            while at >= 0:
-                i = bisect.bisect_right(self._view.ends, at)
-                k = self._view.lemmas[i] if i < len(self._view.lemmas) else ""
-                if ":" in k and self._qualifies(k):
-                    self._pieces.update(k.split(":"))
-                at = self._text.find(":", at + 1)
-        return isinstance(lemma, str) and (
-            (":" not in lemma and self._qualifies(lemma)) or lemma in self._pieces)
+    def __iter__(self):
+        return (self[i] for i in range(len(self._spans)))
 
 
 class BisectContextEnhancer(LemmaContextAwareEnhancer):
@@ -219,7 +181,7 @@ class BlankSpacyNlpEngine(NlpEngine):
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         if language not in self.nlp:
             raise ValueError(f"language {language!r} is not loaded")
-        return LazyArtifacts(text, self, language)
+        return TextArtifacts(text, self, language)
 
     def special_cases(self, language: str) -> dict:
         """The tokenizer's special cases ("cannot" -> "can", "not"), by exact text."""
@@ -227,15 +189,10 @@ class BlankSpacyNlpEngine(NlpEngine):
 
     def token_spans(self, text: str, language: str) -> list[list[int]]:
         """[start, length] of each token: spaCy's tokenizer, no pipeline, no Token objects."""
-        self._served += 1
-        if self._served > _RELOAD_EVERY:
+        self._served += len(text)
+        if self._served > _RELOAD_AFTER_CHARS:
             self.load()
         return self.nlp[language].make_doc(text).to_array([IDX, LENGTH]).tolist()
-
-    def tokenize(self, text: str, language: str) -> tuple[list[str], list[int]]:
-        """(token texts, their start offsets)."""
-        spans = self.token_spans(text, language)
-        return [text[i:i + n] for i, n in spans], [i for i, _ in spans]
 
     def process_batch(self, texts: Iterable[str], language: str, batch_size: int = 1,
                       n_process: int = 1, as_tuples: bool = False,
@@ -245,19 +202,19 @@ class BlankSpacyNlpEngine(NlpEngine):
 
     # Presidio asks these for every lemma of a text: remembered, they cost a dict lookup.
     def is_stopword(self, word: str, language: str) -> bool:
-        known = self._stop.get(word)
-        if known is None:
-            if len(self._stop) > _MEMO_LIMIT:
-                self._stop.clear()
-            known = self._stop[word] = self.nlp[language].vocab[word].is_stop
-        return known
+        return self._lexeme_flag(self._stop, "is_stop", word, language)
 
     def is_punct(self, word: str, language: str) -> bool:
-        known = self._punct.get(word)
+        return self._lexeme_flag(self._punct, "is_punct", word, language)
+
+    def _lexeme_flag(self, memo: dict[str, bool], flag: str, word: str, language: str) -> bool:
+        known = memo.get(word)
         if known is None:
-            if len(self._punct) > _MEMO_LIMIT:
-                self._punct.clear()
-            known = self._punct[word] = self.nlp[language].vocab[word].is_punct
+            known = getattr(self.nlp[language].vocab[word], flag)
+            if len(word) <= _MEMO_WORD:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[word] = known
         return known
 
     def get_supported_entities(self) -> list[str]:
@@ -357,22 +314,19 @@ class PresidioEngine:
 
     def artifacts(self, text: str) -> NlpArtifacts:
         """What Presidio's NLP engine makes of `text` (lazy with the blank tokenizer)."""
-        return self.nlp_engine.process_text(text[:MAX_TEXT_CHARS], self.language)
+        return self.nlp_engine.process_text(prepare(text), self.language)
 
-    def token_view(self, text: str):
-        """(tokens for the prefilter's context check, artifacts to hand to Presidio)."""
-        text = text[:MAX_TEXT_CHARS]
-        if isinstance(self.nlp_engine, BlankSpacyNlpEngine):
-            return TokenView(text, self.nlp_engine, self.language), None
-        artifacts = self.nlp_engine.process_text(text, self.language)  # a model: once
-        view = TokenView.__new__(TokenView)
-        view.ends = [i + len(t) for i, t in zip(artifacts.tokens_indices, artifacts.tokens)]
-        view.lemmas, view.keywords = artifacts.lemmas, artifacts.keywords
-        return view, artifacts
+    def artifacts_with_ends(self, text: str) -> NlpArtifacts:
+        """Artifacts for `text` that also say where each token ends (`ends`)."""
+        artifacts = self.artifacts(text)
+        if not isinstance(artifacts, TextArtifacts):  # a model's: computed in full, once
+            artifacts.ends = [i + len(t) for i, t in zip(artifacts.tokens_indices,
+                                                         artifacts.tokens)]
+        return artifacts
 
     def analyze(self, text: str, entities: Iterable[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        """Presidio on `text` (cut to MAX_TEXT_CHARS) for `entities`, at the threshold.
+        """Presidio on `prepare(text)` for `entities`, at the threshold.
 
         Results are per entity type: recognizers, the context boost, the threshold
         and the de-duplication never mix types, so asking for fewer entities returns
@@ -381,7 +335,7 @@ class PresidioEngine:
         wanted = [e for e in entities if e in self.entities]
         if not wanted or not text:
             return []
-        results = self.analyzer.analyze(text[:MAX_TEXT_CHARS], language=self.language,
+        results = self.analyzer.analyze(prepare(text), language=self.language,
                                         entities=wanted, score_threshold=self.threshold,
                                         nlp_artifacts=nlp_artifacts)
         return [r for r in results if r.entity_type in wanted]

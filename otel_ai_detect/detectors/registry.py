@@ -6,6 +6,7 @@ reads; the engine asks for the enabled ones and never names a detector itself.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, NamedTuple
 
 from otel_ai_detect.config_types import DetectorsConfig
@@ -13,6 +14,7 @@ from otel_ai_detect.detectors.ascii_smuggling import AsciiSmugglingDetector
 from otel_ai_detect.detectors.base import ContentDetector, RequestDetector
 from otel_ai_detect.detectors.credentials import CredentialsDetector
 from otel_ai_detect.detectors.jailbreak import JailbreakDetector
+from otel_ai_detect.detectors.sensitive_data import SensitiveDataDetector
 from otel_ai_detect.detectors.user_agent import UserAgentDetector
 
 
@@ -25,6 +27,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("ascii_smuggling", AsciiSmugglingDetector),
     Entry("user_agent", UserAgentDetector),
     Entry("credentials", CredentialsDetector),
+    Entry("sensitive_data", SensitiveDataDetector),
     Entry("jailbreak", JailbreakDetector),
 )
 
@@ -34,8 +37,14 @@ class Detectors(NamedTuple):
     request: tuple[RequestDetector, ...]
 
 
+@lru_cache(maxsize=8)
 def build_detectors(config: DetectorsConfig) -> Detectors:
-    """Build every enabled detector once; `detect` calls are then cheap."""
+    """Build every enabled detector once; `detect` calls are then cheap.
+
+    Detectors hold no per-call state, so engines built from the same config
+    (the service's and `scan`'s, or many in a test run) share them: building
+    costs about a second (Presidio, pattern databases).
+    """
     content, request = [], []
     for entry in REGISTRY:
         section = getattr(config, entry.config_key)

@@ -31,8 +31,8 @@ from otel_ai_detect.config_types import SensitiveDataConfig
 from otel_ai_detect.detectors.base import texts
 from otel_ai_detect.detectors.masking import evidence_text, short_hash
 from otel_ai_detect.detectors.pii_prefilter import Prefilter, plan
-from otel_ai_detect.detectors.presidio_engine import (MAX_TEXT_CHARS, PresidioEngine,
-                                                      SensitiveDataSetupError)
+from otel_ai_detect.detectors.presidio_engine import (PresidioEngine, SensitiveDataSetupError,
+                                                      prepare)
 from otel_ai_detect.model import SOURCE_INPUT, SOURCE_OUTPUT, USER, Conversation, Finding, Redaction
 
 __all__ = ["RULE", "SensitiveDataDetector", "SensitiveDataSetupError", "mask"]
@@ -112,7 +112,7 @@ class _UserText:
     """A call's user-role input, in the normalized forms values are compared with."""
 
     def __init__(self, conv: Conversation) -> None:
-        parts = [part.text[:MAX_TEXT_CHARS] for source, role, part in texts(conv)
+        parts = [prepare(part.text) for source, role, part in texts(conv)
                  if source == SOURCE_INPUT and role == USER]
         joined = "\n".join(parts)
         self._lower = joined.lower()
@@ -152,7 +152,7 @@ class SensitiveDataDetector:
 
     def scan(self, text: str) -> list[RecognizerResult]:
         """Presidio's results on `text`, asked only for what the prefilter let through."""
-        text = text[:MAX_TEXT_CHARS]
+        text = prepare(text)
         entities, artifacts = self.prefilter.select(text)
         return self.engine.analyze(text, entities, artifacts) if entities else []
 
@@ -188,7 +188,7 @@ class SensitiveDataDetector:
         for source, _role, part in texts(conv):
             if source != SOURCE_OUTPUT:
                 continue
-            text = part.text[:MAX_TEXT_CHARS]
+            text = prepare(part.text)
             for result in self.scan(text):
                 spelling = text[result.start:result.end]
                 norm = normalize(result.entity_type, spelling)

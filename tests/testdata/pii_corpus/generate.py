@@ -182,7 +182,8 @@ def wallet() -> str:
 
 def phone() -> str:
     region = rng.choice(["US", "GB", "DE", "FR", "IN", "BR", "IL", "CA", "ES", "AU", "JP"])
-    kind = rng.choice([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE])
+    types = phonenumbers.PhoneNumberType
+    kind = rng.choice([types.MOBILE, types.FIXED_LINE])
     example = phonenumbers.example_number_for_type(region, kind)
     for _ in range(50):
         nsn = str(example.national_number)
@@ -267,6 +268,13 @@ def bad_iban() -> str:
     return good[:2] + f"{(int(good[2:4]) + 1) % 100:02d}" + good[4:]
 
 
+ALNUM = string.ascii_letters + string.digits
+
+
+def chars(alphabet: str, n: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
 def hexstr(n: int) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(n))
 
@@ -286,7 +294,7 @@ BENIGN = [
     lambda: f"Upgrade from v{rng.randint(1, 3)}.{rng.randint(0, 30)}.{rng.randint(0, 9)} to "
             f"{rng.randint(3, 5)}.{rng.randint(0, 12)}.{rng.randint(0, 20)}; build "
             f"10.0.{rng.randint(19000, 22000)}.{rng.randint(1000, 4000)}.",
-    lambda: f"2^32 = 4294967296 and 2^64 = 18446744073709551616; pi is about 3.14159265358979.",
+    lambda: "2^32 = 4294967296 and 2^64 = 18446744073709551616; pi is about 3.14159265358979.",
     lambda: f"| year | users | growth |\n|---|---|---|\n| 2021 | {rng.randint(1000, 9999)} | 4.5% |"
             f"\n| 2022 | {rng.randint(10000, 99999)} | 12.1% |\n| 2023 | "
             f"{rng.randint(100000, 999999)} | 8.0% |",
@@ -304,11 +312,10 @@ BENIGN = [
     lambda: f"Sample with a broken checksum: {bad_iban()}.",
     lambda: f"Placeholder SSN 000-{rng.randint(10, 99)}-{rng.randint(1000, 9999)} and "
             f"666-{rng.randint(10, 99)}-{rng.randint(1000, 9999)} are never issued.",
-    lambda: f"Example SSN 123-45-6789 is the canonical invalid sample.",
-    lambda: f"Use the decorator @app.route('/users/<int:id>') and mail root@localhost.",
-    lambda: f"The image data: data:image/png;base64,"
-            f"{''.join(rng.choice(string.ascii_letters + string.digits + '+/') for _ in range(200))}",
-    lambda: f"API key placeholder: sk-{''.join(rng.choice(string.ascii_letters + string.digits) for _ in range(40))}",
+    lambda: "Example SSN 123-45-6789 is the canonical invalid sample.",
+    lambda: "Use the decorator @app.route('/users/<int:id>') and mail root@localhost.",
+    lambda: f"The image data: data:image/png;base64,{chars(ALNUM + '+/', 200)}",
+    lambda: f"API key placeholder: sk-{chars(ALNUM, 40)}",
     lambda: f"The number of active sessions rose from {rng.randint(1000, 5000)} in 2022 to "
             f"{rng.randint(5000, 9000)} in 2023; call volume stayed flat.",
     lambda: f"Meeting moved to {rng.randint(1, 12)}/{rng.randint(1, 28)}/2024 at "
