@@ -9,6 +9,10 @@ Sections (each a function called from `main`, printing its own table):
   credential of a known family (a finding counts when its value and the planted
   one overlap), and false positives on benign look-alikes.
 
+- ``pii``: our `SensitiveDataDetector` (prefilter, then Presidio only on hits) vs
+  Presidio alone on every text (`compare_presidio.py`): texts per second, the
+  ratio (target: ours >= 20x), and the findings, which must be identical.
+
 To add a section, write ``<name>_section(args)`` and list it in SECTIONS.
 Texts come from `_corpus.py` (seeded: the same on every run).
 
@@ -216,8 +220,18 @@ def _nothing():
     yield
 
 
+def pii_section(args: argparse.Namespace) -> None:
+    """Our personal-data path (prefilter + Presidio on hits) vs Presidio alone on every text:
+    texts per second, the ratio (target >= 20x), and the findings, which must be identical."""
+    import compare_presidio
+
+    print("\n== personal data: SensitiveDataDetector vs Presidio alone ==")
+    compare_presidio.main(["--texts", "300", "--repeat", "2"] if args.quick else [])
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "credentials": credentials_section,
+    "pii": pii_section,
 }
 
 

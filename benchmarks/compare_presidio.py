@@ -102,12 +102,12 @@ def timed(fn, items) -> tuple[float, list]:
     return time.perf_counter() - start, found
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--texts", type=int, default=1500)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pii", type=float, default=0.03, help="share of texts with PII")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     config = SensitiveDataConfig()
     header(config)
