@@ -104,3 +104,9 @@ exporters:
         if process.poll() is None:
             process.kill()
     assert sink.wait_for(lambda: len(sink.spans()) == 5)
+
+
+def test_validate_reports_a_detector_that_cannot_be_built_with_its_key_path(capsys):
+    config = str(TESTDATA / "config" / "detector-setup-problems.yaml")
+    assert main(["validate", "--config", config]) == 2
+    assert "detectors.sensitive_data.spacy_model:" in capsys.readouterr().err

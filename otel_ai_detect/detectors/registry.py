@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable, NamedTuple
 
+from otel_ai_detect.config import ConfigError
 from otel_ai_detect.config_types import DetectorsConfig
 from otel_ai_detect.detectors.ascii_smuggling import AsciiSmugglingDetector
 from otel_ai_detect.detectors.base import ContentDetector, RequestDetector
@@ -45,11 +46,19 @@ def build_detectors(config: DetectorsConfig) -> Detectors:
     (the service's and `scan`'s, or many in a test run) share them: building
     costs about a second (Presidio, pattern databases).
     """
-    content, request = [], []
+    content, request, problems = [], [], []
     for entry in REGISTRY:
         section = getattr(config, entry.config_key)
         if not section.enabled:
             continue
-        detector = entry.factory(section)
+        try:
+            detector = entry.factory(section)
+        except (ValueError, OSError) as error:  # e.g. a spaCy model that is not installed
+            where = f"detectors.{entry.config_key}"
+            message = str(error)  # some detectors name their own key path already
+            problems.append(message if message.startswith(where) else f"{where}: {message}")
+            continue
         (request if isinstance(detector, RequestDetector) else content).append(detector)
+    if problems:
+        raise ConfigError(problems)
     return Detectors(tuple(content), tuple(request))
