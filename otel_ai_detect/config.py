@@ -26,11 +26,12 @@ from urllib.parse import unquote
 from otel_ai_detect.config_parse import (
     INVALID, FromEnv, Optional, Problems, Section, boolean, check_host_port, check_url,
     duration, enum, file_path, headers, integer, into, join, label, listen_address, load_yaml,
-    number, only, show, string, string_list, substitute,
+    number, only, show, string, string_list, substitute, SectionList,
 )
 from otel_ai_detect.config_types import (
     AsciiSmugglingConfig, Config, CredentialsConfig, DebugExporterConfig, DetectorsConfig,
-    ExportersConfig, JailbreakConfig, SensitiveDataConfig,
+    ExportersConfig, JailbreakConfig, SensitiveDataConfig, DNS_ZONE_PRESETS, FEED_FORMATS,
+    DnsConfig, DnsZoneConfig, FeedConfig, IntelConfig, PhishingConfig, TorConfig,
     FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
     OtlpReceiverConfig, ProcessorConfig, QueueConfig, RetryConfig, TelemetryConfig,
     TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
@@ -167,6 +168,31 @@ EXPORTERS = Section(
     into(ExportersConfig),
 )
 
+def _required(*keys: str) -> Check:
+    def check(values: dict, raw: Mapping, path: str, problems: Problems) -> None:
+        for key in keys:
+            if key not in raw:
+                problems.add(join(path, key), "is required")
+    return check
+
+
+def _listed_pairs(value: Any, path: str, problems: Problems) -> Any:
+    """answer -> meaning, for a custom DNS zone."""
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return problems.add(path, "must be a mapping of answers (e.g. 127.0.0.2) to meanings")
+    return tuple(value.items())
+
+
+FEEDS = SectionList(Section(
+    {"source": string(), "format": enum(*FEED_FORMATS), "name": Optional(string()),
+     "refresh_interval": duration(), "headers": headers()},
+    into(FeedConfig), _required("source")))
+
+DNS_ZONES = SectionList(Section(
+    {"zone": string(), "preset": enum(*DNS_ZONE_PRESETS), "listed": _listed_pairs},
+    into(DnsZoneConfig), _required("zone")))
+
 DETECTORS = Section(
     {
         "ascii_smuggling": Section({"enabled": boolean(), "variation_selectors": boolean(),
@@ -181,6 +207,12 @@ DETECTORS = Section(
                                   into(SensitiveDataConfig)),
         "jailbreak": Section({"enabled": boolean(), "threshold": number(0, maximum=1),
                               "classifier_model": _FILE}, into(JailbreakConfig)),
+        "phishing": Section({"enabled": boolean(), "feeds": FEEDS, "dns_zones": DNS_ZONES,
+                             "heuristics": boolean(), "brands": string_list(),
+                             "heuristic_confidence": number(0, maximum=1)},
+                            into(PhishingConfig)),
+        "tor": Section({"enabled": boolean(), "feeds": FEEDS, "dnsel": boolean(),
+                        "dnsel_zone": string()}, into(TorConfig)),
     },
     into(DetectorsConfig),
 )
@@ -198,8 +230,15 @@ PROCESSOR = Section(
 SERVICE = only("telemetry", only("logs", Section(
     {"level": enum("debug", "info", "warn", "error")}, into(TelemetryConfig, level="log_level"))))
 
+INTEL = Section(
+    {"cache_dir": string(),
+     "dns": Section({"nameservers": string_list(), "timeout": duration(),
+                     "max_concurrency": integer(1), "cache_size": integer(1),
+                     "negative_ttl": duration()}, into(DnsConfig))},
+    into(IntelConfig))
+
 CONFIG = Section(
-    {"receivers": RECEIVERS, "exporters": EXPORTERS, "detectors": DETECTORS,
+    {"receivers": RECEIVERS, "exporters": EXPORTERS, "detectors": DETECTORS, "intel": INTEL,
      "processor": PROCESSOR, "service": SERVICE},
     into(Config, receivers="receiver", service="telemetry"),
 )

@@ -304,6 +304,21 @@ class Section:
         return self.build({})
 
 
+@dataclass(frozen=True)
+class SectionList:
+    """A list of `inner` sections (`feeds: [{source: ...}, ...]`), as a tuple."""
+
+    inner: Section
+
+    def __call__(self, value: Any, path: str, problems: Problems) -> Any:
+        if typed(value) is None:
+            return ()
+        if not isinstance(value, (list, tuple)):
+            return problems.add(path, f"must be a list, got {show(value)}")
+        items = [self.inner(item, f"{path}[{index}]", problems) for index, item in enumerate(value)]
+        return INVALID if any(item is INVALID for item in items) else tuple(items)
+
+
 def into(cls: type, **rename: str) -> Callable[[dict], Any]:
     """A `build` for a dataclass whose field names are the YAML keys (or renamed)."""
     return lambda values: cls(**{rename.get(k, k): v for k, v in values.items()})
@@ -323,6 +338,9 @@ def label(raw: Mapping, key: str, path: str) -> str:
 def leaf_paths(reader: Any, path: str = "") -> Iterator[str]:
     """Every settable key path under a reader (for docs and their tests)."""
     reader = reader.inner if isinstance(reader, Optional) else reader
+    if isinstance(reader, SectionList):  # the list itself, then its items' keys
+        yield path
+        reader = reader.inner
     if isinstance(reader, Section):
         for key, inner in reader.fields.items():
             yield from leaf_paths(inner, join(path, key))

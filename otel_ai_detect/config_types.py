@@ -149,6 +149,59 @@ class JailbreakConfig:
     classifier_model: str | None = None
 
 
+FEED_FORMATS = ("auto", "urls", "domains", "phishtank_json", "phishtank_csv", "urlhaus_csv",
+                "tor_bulk", "tor_exit_addresses", "onionoo", "ips")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """A threat-intelligence feed: a file path or an http(s) URL, in one of FEED_FORMATS."""
+
+    source: str = ""
+    format: str = "auto"  # auto: told from the file name and content
+    name: str | None = None  # shown in evidence; default: the file or host name
+    refresh_interval: float = 3600.0
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+DNS_ZONE_PRESETS = ("spamhaus_dbl", "surbl_multi", "custom")
+
+
+@dataclass(frozen=True, slots=True)
+class DnsZoneConfig:
+    """A DNS block list for domains. Presets know their zone's answers; `custom` lists them."""
+
+    zone: str = ""
+    preset: str = "custom"
+    listed: tuple[tuple[str, str], ...] = ()  # custom: answer (e.g. 127.0.0.2) -> meaning
+
+
+DEFAULT_BRANDS = ("paypal", "microsoft", "office365", "apple", "icloud", "google", "amazon",
+                  "netflix", "facebook", "instagram", "whatsapp", "linkedin", "dropbox",
+                  "docusign", "wellsfargo", "chase", "bankofamerica", "coinbase", "binance",
+                  "openai", "github")
+
+
+@dataclass(frozen=True, slots=True)
+class PhishingConfig:
+    enabled: bool = True
+    feeds: tuple[FeedConfig, ...] = ()
+    dns_zones: tuple[DnsZoneConfig, ...] = ()
+    # Suspicion without a listing (punycode look-alikes of `brands`, raw-IP hosts):
+    # off by default, and reported only at `heuristic_confidence`.
+    heuristics: bool = False
+    brands: tuple[str, ...] = DEFAULT_BRANDS
+    heuristic_confidence: float = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class TorConfig:
+    enabled: bool = True
+    feeds: tuple[FeedConfig, ...] = ()  # tor_bulk / tor_exit_addresses / onionoo
+    dnsel: bool = False  # also ask Tor's DNSEL for addresses not in the feeds
+    dnsel_zone: str = "dnsel.torproject.org"
+
+
 @dataclass(frozen=True, slots=True)
 class DetectorsConfig:
     ascii_smuggling: AsciiSmugglingConfig = field(default_factory=AsciiSmugglingConfig)
@@ -156,6 +209,27 @@ class DetectorsConfig:
     credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     sensitive_data: SensitiveDataConfig = field(default_factory=SensitiveDataConfig)
     jailbreak: JailbreakConfig = field(default_factory=JailbreakConfig)
+    phishing: PhishingConfig = field(default_factory=PhishingConfig)
+    tor: TorConfig = field(default_factory=TorConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    """DNS look-ups for block lists and Tor DNSEL (dnspython)."""
+
+    nameservers: tuple[str, ...] = ()  # host or host:port; empty: the system's resolv.conf
+    timeout: float = 0.5  # one look-up, all tries included
+    max_concurrency: int = 16
+    cache_size: int = 50_000
+    negative_ttl: float = 300.0  # how long "not listed" and errors are remembered
+
+
+@dataclass(frozen=True, slots=True)
+class IntelConfig:
+    """Threat-intelligence plumbing shared by the detectors that use it."""
+
+    cache_dir: str = ".otel-ai-detect/feeds"  # last good copy of each URL feed
+    dns: DnsConfig = field(default_factory=DnsConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,5 +260,6 @@ class Config:
     receiver: OtlpReceiverConfig = field(default_factory=OtlpReceiverConfig)
     exporters: ExportersConfig = field(default_factory=ExportersConfig)
     detectors: DetectorsConfig = field(default_factory=DetectorsConfig)
+    intel: IntelConfig = field(default_factory=IntelConfig)
     processor: ProcessorConfig = field(default_factory=ProcessorConfig)
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)

@@ -19,7 +19,8 @@ from otel_ai_detect.config import (
 from otel_ai_detect.config_parse import leaf_paths, parse_duration
 from otel_ai_detect.config_types import (
     DEFAULT_PII_ENTITIES, AsciiSmugglingConfig, Config, CredentialsConfig, DebugExporterConfig,
-    DetectorsConfig, ExportersConfig, JailbreakConfig, SensitiveDataConfig, FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
+    DetectorsConfig, ExportersConfig, JailbreakConfig, SensitiveDataConfig, FileExporterConfig,
+    DnsConfig, DnsZoneConfig, FeedConfig, IntelConfig, PhishingConfig, TorConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
     OtlpReceiverConfig, ProcessorConfig, QueueConfig, RetryConfig, TelemetryConfig,
     TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
 )
@@ -132,7 +133,7 @@ BROKEN = [
         "receivers.otlp.protocols.grpc.endpoint: duplicate key (line 7)",
     ], id="a key given twice in one mapping is a problem"),
     pytest.param("top-level-is-a-list.yaml", [
-        "config: must be a mapping with keys receivers, exporters, detectors, processor, service,"
+        "config: must be a mapping with keys receivers, exporters, detectors, intel, processor, service,"
         " got a list",
     ], id="a top level that is not a mapping is a problem"),
     pytest.param("yaml-syntax-error.yaml", [
@@ -268,7 +269,16 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
             UserAgentConfig(False, f"{d}/signatures.txt"),
             CredentialsConfig(True, "alert"),
             SensitiveDataConfig(True, ("CREDIT_CARD", "EMAIL_ADDRESS"), 0.6, "en_core_web_sm", "en"),
-            JailbreakConfig(True, 0.7, None)),
+            JailbreakConfig(True, 0.7, None),
+            PhishingConfig(True, (FeedConfig("https://feeds.example/openphish.txt", "urls",
+                                             "openphish", 1800.0, (("x-feed-key", "k"),)),),
+                           (DnsZoneConfig("dbl.spamhaus.org", "spamhaus_dbl", ()),),
+                           True, ("paypal",), 0.3),
+            TorConfig(True, (FeedConfig("https://check.torproject.org/torbulkexitlist", "tor_bulk",
+                                        "tor"),), True,
+                      "dnsel.torproject.org")),
+        intel=IntelConfig("/var/cache/otel-ai-detect",
+                          DnsConfig(("127.0.0.1:5353",), 0.25, 4, 1000, 60.0)),
         processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, "secrets_and_pii"),
         telemetry=TelemetryConfig("debug"),
     )
@@ -276,6 +286,8 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
 
 def yaml_paths(node: object, path: str = "") -> set[str]:
     """The key path of every node in a YAML document."""
+    if isinstance(node, list):  # a list of sections: its items' keys, without an index
+        return {path}.union(*(yaml_paths(item, path) for item in node))
     if not isinstance(node, dict):
         return {path}
     children = (yaml_paths(value, f"{path}.{key}" if path else key) for key, value in node.items())
@@ -518,7 +530,7 @@ def test_the_example_with_every_key_loads_to_the_defaults() -> None:
 
 def test_the_example_shows_every_key() -> None:
     text = (ROOT / "examples" / "config-all-keys.yaml").read_text()
-    uncommented = re.sub(r"(?m)^#( *\w+:)", r" \1", text)  # the receiver tls blocks
+    uncommented = re.sub(r"(?m)^#( *(?:- )?\w+:)", r" \1", text)  # tls blocks and list items
     assert set(leaf_paths(config_module.CONFIG)) <= yaml_paths(yaml.safe_load(uncommented))
 
 
