@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # (../shared/reference/performance-facts.md); these keep them.
 MALLOC_ENV := MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_TOP_PAD_=67108864
 
-.PHONY: install test demo bench clean
+.PHONY: install dns-server test demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: install
+# The DNS tests run a real dnsmasq on loopback (tests/dns_server.py). Without
+# root or apt-get this only says so; those tests then skip with the reason.
+# dnsmasq-base is the binary alone: the `dnsmasq` package would also start a
+# system service on port 53 (which fails where systemd-resolved holds it).
+dns-server:
+	@command -v dnsmasq >/dev/null 2>&1 || test -x /usr/sbin/dnsmasq || \
+	{ if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dnsmasq-base >/dev/null; \
+	  else \
+	    echo "dns-server: dnsmasq not installed and cannot install it (needs root and apt-get);" \
+	         "the DNS tests will be skipped. Install dnsmasq to run them."; \
+	  fi; }
+
+test: install dns-server
 	$(BIN)/pytest -q
 
 demo: install

@@ -23,9 +23,9 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 class Indicators:
     """Indicator -> the name of the feed that listed it."""
 
-    urls: Mapping[str, str] = field(default=_EMPTY)   # host/path expressions (exact or prefix)
-    hosts: Mapping[str, str] = field(default=_EMPTY)  # domains and IP hosts: listed with every subdomain
-    ips: Mapping[str, str] = field(default=_EMPTY)    # client IPs (Tor exits)
+    urls: Mapping[str, str] = field(default_factory=lambda: _EMPTY)   # host/path expressions (exact or prefix)
+    hosts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)  # domains and IP hosts: listed with every subdomain
+    ips: Mapping[str, str] = field(default_factory=lambda: _EMPTY)    # client IPs (Tor exits)
 
     @property
     def size(self) -> int:
