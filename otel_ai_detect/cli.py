@@ -22,7 +22,7 @@ def _load(path: str | None):
 
     try:
         config = load_config(path)
-        build_detectors(config.detectors)  # cached: the engine gets these same ones
+        build_detectors(config.detectors, config.intel)  # cached: the engine gets these same ones
         return config
     except ConfigError as error:
         print(format_problems(error.problems, path), file=sys.stderr)

@@ -113,7 +113,7 @@ def _unique(alerts: list[Alert]) -> list[Alert]:
 
 class Engine:
     def __init__(self, config: Config, detectors: Detectors | None = None) -> None:
-        self.detectors = detectors or build_detectors(config.detectors)
+        self.detectors = detectors or build_detectors(config.detectors, config.intel)
         self.state = TraceState(config.processor.trace_state.ttl,
                                 config.processor.trace_state.max_traces)
         self.stats = EngineStats()

@@ -121,3 +121,44 @@ def test_tor_exits_are_found_in_the_configured_lists(tor, peer, listed):
     if listed:
         assert findings[0].rule == "AI.AccessFromAnonymizedIP"
         assert "torbulkexitlist" in findings[0].evidence and findings[0].source == "request"
+
+
+# --- DNS block lists and Tor DNSEL, against a real DNS server on loopback ----------
+@pytest.fixture(scope="module")
+def dns_server():
+    from dns_server import running_dns_server
+
+    with running_dns_server() as address:
+        yield address
+
+
+def dns_intel(dns_server, tmp_path) -> IntelConfig:
+    from otel_ai_detect.config_types import DnsConfig
+
+    host, port = dns_server
+    return IntelConfig(cache_dir=str(tmp_path), dns=DnsConfig(nameservers=(f"{host}:{port}",),
+                                                               timeout=2.0))
+
+
+def test_a_domain_on_a_dns_block_list_raises_the_rule_of_its_origin(dns_server, tmp_path):
+    from dns_server import DBL_ZONE, SURBL_ZONE
+    from otel_ai_detect.config_types import DnsZoneConfig
+
+    zones = (DnsZoneConfig(DBL_ZONE, "spamhaus_dbl"), DnsZoneConfig(SURBL_ZONE, "surbl_multi"))
+    detector = PhishingDetector(PhishingConfig(dns_zones=zones), dns_intel(dns_server, tmp_path))
+    findings = detector.detect(call(msg("user", "q"), output="Log in at https://www.phish.example/login"))
+    assert rules(findings) == [IN_RESPONSE]
+    assert DBL_ZONE in findings[0].evidence and "phish" in findings[0].evidence
+    # Spam-only and error answers never count.
+    for host in ("spam.example", "error.example", "abuse-only.example", "refused.example"):
+        assert detector.detect(call(msg("user", f"see https://{host}/x"))) == []
+
+
+def test_tor_dnsel_answers_for_exits_missing_from_the_lists(dns_server, tmp_path):
+    from dns_server import DNSEL_ZONE
+
+    detector = TorExitDetector(TorConfig(dnsel=True, dnsel_zone=DNSEL_ZONE),
+                               dns_intel(dns_server, tmp_path))
+    [finding] = detector.detect_peer(Peer(("185.220.101.34",)))
+    assert DNSEL_ZONE in finding.evidence
+    assert detector.detect_peer(Peer(("198.51.100.77",))) == []

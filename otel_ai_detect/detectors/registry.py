@@ -10,18 +10,21 @@ from functools import lru_cache
 from typing import Callable, NamedTuple
 
 from otel_ai_detect.config import ConfigError
-from otel_ai_detect.config_types import DetectorsConfig
+from otel_ai_detect.config_types import DetectorsConfig, IntelConfig
 from otel_ai_detect.detectors.ascii_smuggling import AsciiSmugglingDetector
 from otel_ai_detect.detectors.base import ContentDetector, RequestDetector
 from otel_ai_detect.detectors.credentials import CredentialsDetector
 from otel_ai_detect.detectors.jailbreak import JailbreakDetector
+from otel_ai_detect.detectors.phishing import PhishingDetector
 from otel_ai_detect.detectors.sensitive_data import SensitiveDataDetector
+from otel_ai_detect.detectors.tor import TorExitDetector
 from otel_ai_detect.detectors.user_agent import UserAgentDetector
 
 
 class Entry(NamedTuple):
     config_key: str
     factory: Callable[..., ContentDetector | RequestDetector]
+    uses_intel: bool = False  # built with the shared `intel` section too (feeds cache, DNS)
 
 
 REGISTRY: tuple[Entry, ...] = (
@@ -30,6 +33,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry("credentials", CredentialsDetector),
     Entry("sensitive_data", SensitiveDataDetector),
     Entry("jailbreak", JailbreakDetector),
+    Entry("phishing", PhishingDetector, uses_intel=True),
+    Entry("tor", TorExitDetector, uses_intel=True),
 )
 
 
@@ -39,7 +44,7 @@ class Detectors(NamedTuple):
 
 
 @lru_cache(maxsize=8)
-def build_detectors(config: DetectorsConfig) -> Detectors:
+def build_detectors(config: DetectorsConfig, intel: IntelConfig = IntelConfig()) -> Detectors:
     """Build every enabled detector once; `detect` calls are then cheap.
 
     Detectors hold no per-call state, so engines built from the same config
@@ -52,7 +57,7 @@ def build_detectors(config: DetectorsConfig) -> Detectors:
         if not section.enabled:
             continue
         try:
-            detector = entry.factory(section)
+            detector = entry.factory(section, intel) if entry.uses_intel else entry.factory(section)
         except (ValueError, OSError) as error:  # e.g. a spaCy model that is not installed
             where = f"detectors.{entry.config_key}"
             message = str(error)  # some detectors name their own key path already
