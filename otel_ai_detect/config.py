@@ -29,7 +29,7 @@ from otel_ai_detect.config_parse import (
     number, only, show, string, string_list, substitute, SectionList,
 )
 from otel_ai_detect.config_types import (
-    AsciiSmugglingConfig, Config, CredentialsConfig, DebugExporterConfig, DetectorsConfig,
+    AsciiSmugglingConfig, AuthConfig, Config, CredentialsConfig, DebugExporterConfig, DetectorsConfig,
     ExportersConfig, JailbreakConfig, SensitiveDataConfig, DNS_ZONE_PRESETS, FEED_FORMATS,
     DnsConfig, DnsZoneConfig, FeedConfig, IntelConfig, PhishingConfig, TorConfig,
     FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
@@ -125,11 +125,20 @@ _FILE = Optional(file_path())
 _TLS_SERVER = Optional(Section({"cert_file": _FILE, "key_file": _FILE, "client_ca_file": _FILE},
                                into(TLSServerConfig), _server_tls))
 
+
+def _one_token(values: dict, raw: Mapping, path: str, problems: Problems) -> None:
+    if ("bearer_token" in raw) == ("bearer_token_file" in raw):
+        problems.add(path, "needs exactly one of bearer_token, bearer_token_file")
+
+
+_AUTH = Optional(Section({"bearer_token": string(), "bearer_token_file": _FILE},
+                         into(AuthConfig), _one_token))
+
 RECEIVERS = only("otlp", only("protocols", Section(
     {
-        "grpc": Section({"endpoint": listen_address(), "tls": _TLS_SERVER,
+        "grpc": Section({"endpoint": listen_address(), "tls": _TLS_SERVER, "auth": _AUTH,
                          "max_recv_msg_size_mib": number(0, above=True)}, into(GrpcReceiverConfig)),
-        "http": Section({"endpoint": listen_address(), "tls": _TLS_SERVER,
+        "http": Section({"endpoint": listen_address(), "tls": _TLS_SERVER, "auth": _AUTH,
                          "max_request_body_size": integer(1)}, into(HttpReceiverConfig)),
     },
     # Collector semantics: a listed protocol is on (`grpc:` alone = defaults); an unlisted one is
@@ -153,7 +162,8 @@ OTLP_EXPORTER = Section(
              "max_elapsed_time": duration(above_zero=False), "multiplier": number(1),
              "randomization_factor": number(0, maximum=1)}, into(RetryConfig), _retry_order),
         "sending_queue": Section({"enabled": boolean(), "num_consumers": integer(1),
-                                  "queue_size": integer(1)}, into(QueueConfig)),
+                                  "queue_size": integer(1),
+                                  "storage_dir": Optional(string())}, into(QueueConfig)),
     },
     into(OtlpExporterConfig),
     _otlp_endpoint,

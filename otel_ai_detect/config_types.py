@@ -18,10 +18,23 @@ class TLSServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """Bearer-token authentication of senders, as the Collector's `bearertokenauth`.
+
+    A request must carry `authorization: Bearer <token>` (gRPC metadata or HTTP
+    header); others are refused with UNAUTHENTICATED / 401.
+    """
+
+    bearer_token: str | None = None
+    bearer_token_file: str | None = None  # read at start; one token, surrounding space trimmed
+
+
+@dataclass(frozen=True, slots=True)
 class GrpcReceiverConfig:
     endpoint: str = "127.0.0.1:4317"
     max_recv_msg_size_mib: float = 4.0
     tls: TLSServerConfig | None = None
+    auth: AuthConfig | None = None
 
     @property
     def max_recv_msg_size(self) -> int:
@@ -34,6 +47,7 @@ class HttpReceiverConfig:
     # Applies to the body as sent and to the body after gzip decompression.
     max_request_body_size: int = 4 * 1024 * 1024
     tls: TLSServerConfig | None = None
+    auth: AuthConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +84,9 @@ class QueueConfig:
     enabled: bool = True
     num_consumers: int = 2
     queue_size: int = 1000  # in requests
+    # A directory for a persistent queue (as the Collector's file_storage): requests
+    # accepted before a crash are delivered after a restart. None: in memory only.
+    storage_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
