@@ -34,7 +34,7 @@ from otel_ai_detect.config_types import (
     DnsConfig, DnsZoneConfig, FeedConfig, IntelConfig, PhishingConfig, TorConfig,
     FileExporterConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
     OtlpReceiverConfig, ProcessorConfig, QueueConfig, RetryConfig, TelemetryConfig,
-    TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
+    TelemetryMetricsConfig, TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
 )
 
 __all__ = ["ConfigError", "format_problems", "load_config", "parse_config", "validate_file"]
@@ -237,8 +237,17 @@ PROCESSOR = Section(
     into(ProcessorConfig),
 )
 
-SERVICE = only("telemetry", only("logs", Section(
-    {"level": enum("debug", "info", "warn", "error")}, into(TelemetryConfig, level="log_level"))))
+def _telemetry(values: dict) -> TelemetryConfig:
+    logs, metrics = values.get("logs", {}), values.get("metrics")
+    return TelemetryConfig(**({"log_level": logs["level"]} if "level" in logs else {}),
+                           **({"metrics": metrics} if metrics is not None else {}))
+
+
+SERVICE = only("telemetry", Section(
+    {"logs": Section({"level": enum("debug", "info", "warn", "error")}, dict),
+     "metrics": Section({"enabled": boolean(), "endpoint": listen_address()},
+                        into(TelemetryMetricsConfig))},
+    _telemetry))
 
 INTEL = Section(
     {"cache_dir": string(),

@@ -268,8 +268,17 @@ class ProcessorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TelemetryMetricsConfig:
+    """The processor's own /metrics, /health and /ready HTTP endpoint (the Collector's :8888)."""
+
+    enabled: bool = True
+    endpoint: str = "127.0.0.1:8888"
+
+
+@dataclass(frozen=True, slots=True)
 class TelemetryConfig:
     log_level: str = "info"
+    metrics: TelemetryMetricsConfig = field(default_factory=TelemetryMetricsConfig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,11 @@ counted and logged.
 
 With `sending_queue.enabled: false` the exporter runs in the handler thread;
 its failures are counted and logged like queued ones.
+
+With `sending_queue.storage_dir` the queue is on disk (`PersistentQueue`):
+a request is stored and fsynced before the receiver answers OK, deleted once
+its exporter is done with it, and what a crash left is delivered at the next
+start (at-least-once). Storing failing refuses the request (retryable).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from otel_ai_detect.config_types import Config, QueueConfig
 from otel_ai_detect.engine import Engine
 from otel_ai_detect.exporters import ALERTS, LOGS, METRICS, TRACES, Exporter, build_exporters
+from otel_ai_detect.exporters.persistent_queue import PersistentQueue
 from otel_ai_detect.exporters.queue import QueueItem, SendingQueue
 from otel_ai_detect.receiver import Refused
 from otel_ai_detect.receiver.grpc import GrpcReceiver
@@ -84,7 +90,7 @@ class Stats:
 @dataclass(slots=True)
 class _Pipeline:
     exporter: Exporter
-    queue: SendingQueue | None  # None: sending_queue disabled, export inline
+    queue: SendingQueue | PersistentQueue | None  # None: sending_queue disabled, export inline
     consumers: list[threading.Thread]
     num_consumers: int
 
@@ -129,7 +135,11 @@ class Service:
             if exporter.name == "otlp" and otlp is not None
             else QueueConfig(num_consumers=1)
         )  # debug/file: one consumer keeps alert lines in order
-        queue = SendingQueue(queue_config.queue_size) if queue_config.enabled else None
+        queue: SendingQueue | PersistentQueue | None = None
+        if queue_config.enabled and queue_config.storage_dir:
+            queue = PersistentQueue(queue_config.queue_size, queue_config.storage_dir)
+        elif queue_config.enabled:
+            queue = SendingQueue(queue_config.queue_size)
         return _Pipeline(exporter, queue, [], queue_config.num_consumers)
 
     @property
@@ -189,6 +199,9 @@ class Service:
             pipeline.exporter.shutdown()  # cuts backoffs short, cancels RPCs in flight
         if not drained:
             _join(self._consumers(), time.monotonic() + 1.0)
+        for pipeline in self._pipelines:
+            if pipeline.queue is not None:
+                pipeline.queue.release()  # a persistent queue's directory lock
         return drained
 
     def __enter__(self) -> Service:
@@ -233,7 +246,7 @@ class Service:
         try:
             items = self._process(signal, count, request, raw, process)
         finally:
-            self._fill(reserved, items)
+            self._fill(reserved, items, signal, count)
 
     def _process(self, signal, count, request, raw, process) -> list[QueueItem]:
         """Engine, then serialize once. Any failure: forward the original, unannotated."""
@@ -284,37 +297,53 @@ class Service:
                 raise Refused(self.refused_retry_after, reason)
         return reserved
 
-    def _fill(self, reserved: list[_Pipeline], items: list[QueueItem]) -> None:
+    def _fill(
+        self, reserved: list[_Pipeline], items: list[QueueItem], signal: str = "", count: int = 0
+    ) -> None:
+        not_stored: list[str] = []
         for pipeline in reserved:
             group = tuple(item for item in items if item.signal in pipeline.exporter.signals)
             if pipeline.queue is None:  # sending_queue disabled: export here, in the handler thread
                 for item in group:
                     self._deliver(pipeline.exporter, item)
-            elif not pipeline.queue.fill(group or None) and group:
+                continue
+            try:
+                kept = pipeline.queue.fill(group or None)
+            except OSError as exc:  # a persistent queue could not store it (disk full, I/O error)
+                log.error("exporter %s: cannot store a request: %s", pipeline.exporter.name, exc)
+                not_stored.append(pipeline.exporter.name)
+                continue  # the other queues still get their group (or their slot back)
+            if not kept and group:
                 self._drop_abandoned(pipeline.exporter, [group])
+        if not_stored:
+            # The sender retries: better a duplicate in the other exporters than a loss here.
+            self.stats.add(signal, "refused", count)
+            raise Refused(self.refused_retry_after, f"cannot store for {', '.join(not_stored)}")
 
     # --- consumers ---------------------------------------------------------------
     def _consume(self, pipeline: _Pipeline) -> None:
         while (group := pipeline.queue.take()) is not None:
-            for item in group:
-                self._deliver(pipeline.exporter, item)
+            delivered = [self._deliver(pipeline.exporter, item) for item in group]
+            # Delivered or given up for good: a persistent queue deletes the group's file.
+            pipeline.queue.done(group, all(delivered))
 
-    def _deliver(self, exporter: Exporter, item: QueueItem) -> None:
+    def _deliver(self, exporter: Exporter, item: QueueItem) -> bool:
         result = exporter.export(item.signal, item.payload, item.count)
         failed_attempts = result.attempts - 1 if result.ok else result.attempts
         if failed_attempts:
             self.stats.add(item.signal, "failed", item.count * failed_attempts, exporter.name)
         if result.ok:
             self.stats.add(item.signal, "exported", item.count, exporter.name)
-        else:
-            self.stats.add(item.signal, "dropped", item.count, exporter.name)
-            log.error(
-                "exporter %s dropped %d %s: %s",
-                exporter.name,
-                item.count,
-                item.signal,
-                result.error,
-            )
+            return True
+        self.stats.add(item.signal, "dropped", item.count, exporter.name)
+        log.error(
+            "exporter %s dropped %d %s: %s",
+            exporter.name,
+            item.count,
+            item.signal,
+            result.error,
+        )
+        return False
 
     def _drop_abandoned(self, exporter: Exporter, groups: list[tuple[QueueItem, ...]]) -> None:
         dropped: Counter[str] = Counter()

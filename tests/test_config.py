@@ -22,6 +22,7 @@ from otel_ai_detect.config_types import (
     DetectorsConfig, ExportersConfig, JailbreakConfig, SensitiveDataConfig, FileExporterConfig,
     DnsConfig, DnsZoneConfig, FeedConfig, IntelConfig, PhishingConfig, TorConfig, GrpcReceiverConfig, HttpReceiverConfig, OtlpExporterConfig,
     OtlpReceiverConfig, ProcessorConfig, QueueConfig, RetryConfig, TelemetryConfig,
+    TelemetryMetricsConfig,
     TLSClientConfig, TLSServerConfig, TraceStateConfig, UserAgentConfig,
 )
 
@@ -68,7 +69,7 @@ BROKEN = [
         "exporters.otlp.retry_on_failure.max_retries: unknown key",
         "detectors.pii: unknown key",
         "processor.trace_state.size: unknown key",
-        "service.telemetry.metrics: unknown key",
+        "service.telemetry.traces: unknown key",
     ], id="unknown keys are rejected at every level"),
     pytest.param("bad-endpoints.yaml", [
         f'receivers.otlp.protocols.grpc.endpoint: {PORT_0}, got "localhost"',
@@ -281,7 +282,7 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
         intel=IntelConfig("/var/cache/otel-ai-detect",
                           DnsConfig(("127.0.0.1:5353",), 0.25, 4, 1000, 60.0)),
         processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, "secrets_and_pii"),
-        telemetry=TelemetryConfig("debug"),
+        telemetry=TelemetryConfig("debug", TelemetryMetricsConfig(False, "0.0.0.0:18888")),
     )
 
 

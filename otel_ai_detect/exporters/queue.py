@@ -4,6 +4,9 @@ A bounded FIFO of request groups: one group is everything one received
 request produced for this exporter (its spans and the alerts found in them),
 so `queue_size` counts requests, as in the Collector. Payloads are bytes,
 serialized once by the service; consumers are the service's threads.
+
+`persistent_queue.PersistentQueue` has the same interface and keeps groups on
+disk (`storage_dir`); `done` and `release` matter only there and cost nothing here.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class SendingQueue:
             self._cond.wait_for(lambda: self._groups or (self._closed and not self._reserved))
             return self._groups.popleft() if self._groups else None
 
+    def done(self, group: tuple[QueueItem, ...], delivered: bool = True) -> None:
+        """The exporter is finished with a taken group (in memory: nothing to clean up)."""
+
     def close(self) -> None:
         """No more reservations; consumers finish what is queued or reserved."""
         with self._cond:
@@ -72,3 +78,6 @@ class SendingQueue:
             self._reserved = 0
             self._cond.notify_all()
         return rest
+
+    def release(self) -> None:
+        """Give up resources once the consumers are done (in memory: none)."""

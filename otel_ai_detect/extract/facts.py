@@ -10,6 +10,10 @@ from __future__ import annotations
 from otel_ai_detect.extract import filters
 from otel_ai_detect.model import NO_PEER, Conversation, FilterVerdict, Message, Peer
 
+# Error texts kept per call (status + exception events). De-duplication compares every
+# pair, so without a cap 100,000 exception events on one span cost minutes.
+MAX_ERRORS = 64
+
 
 class Facts:
     __slots__ = ("error_type", "errors", "reasons", "verdicts")
@@ -22,7 +26,7 @@ class Facts:
 
     def error(self, message: str, path: str) -> None:
         """An error text (status description, exception message); may hold Azure verdicts."""
-        if message:
+        if message and len(self.errors) < MAX_ERRORS:
             self.errors.append(message)
             filters.error_text(message, path, self.verdicts)
 

@@ -5,6 +5,10 @@ A receiver decodes an OTLP export request, hands it to the service
 and maps the service's `Refused` error value to the retryable status of its
 protocol. Nothing here judges content.
 
+When `auth` is configured, a receiver checks the sender's bearer token
+(`receiver.auth`) before it decodes anything: an unauthenticated request
+never reaches the service.
+
 This package holds the contract between receivers and the service
 (`Consumer`, `Refused`); the receivers live in `receiver.grpc` and
 `receiver.http`.

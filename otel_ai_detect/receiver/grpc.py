@@ -11,6 +11,10 @@ A sync `grpc.server`: the engine is CPU-bound Python, and one handler thread
 measured faster than eight (GIL contention; reference/performance-facts.md).
 Messages over `max_recv_msg_size` are refused by grpc itself with
 RESOURCE_EXHAUSTED before reaching a handler.
+
+With `auth` set, the `authorization` metadata is checked first in every
+handler: a missing or wrong token is UNAUTHENTICATED before the bytes are
+decoded, so nothing of an unauthenticated request reaches the service.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_ai_detect.config_types import GrpcReceiverConfig
 from otel_ai_detect.receiver import Consumer, Refused, split_endpoint
+from otel_ai_detect.receiver.auth import (
+    REFUSAL,
+    BearerAuth,
+    service_stats,
+    warn_if_cleartext,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +54,19 @@ class GrpcReceiver:
         self._consumer = consumer
         self._handler_threads = handler_threads
         self._server: grpc.Server | None = None
+        self.auth: BearerAuth | None = None
         self.port = 0
 
+    @property
+    def auth_refused(self) -> int:
+        """Requests refused as UNAUTHENTICATED since start."""
+        return self.auth.refused if self.auth is not None else 0
+
     def start(self) -> None:
+        # Read the token (file) first: a bad one is a start error, before a port is bound.
+        self.auth = BearerAuth.from_config(
+            self._config.auth, stats=service_stats(self._consumer), receiver="otlp/grpc"
+        )
         server = grpc.server(
             ThreadPoolExecutor(self._handler_threads, thread_name_prefix="otlp-grpc"),
             options=[("grpc.max_receive_message_length", self._config.max_recv_msg_size)],
@@ -55,6 +75,7 @@ class GrpcReceiver:
         host, port = split_endpoint(self._config.endpoint)
         address = f"[{host or '::'}]:{port}" if ":" in host or not host else f"{host}:{port}"
         tls = self._config.tls
+        warn_if_cleartext("otlp/grpc", self.auth, tls, host)
         if tls is not None and tls.cert_file:
             self.port = server.add_secure_port(address, _server_credentials(tls))
         else:
@@ -71,6 +92,7 @@ class GrpcReceiver:
 
     def _handlers(self) -> tuple[grpc.GenericRpcHandler, ...]:
         consumer = self._consumer
+        auth = self.auth
         table = (
             (
                 trace_service_pb2,
@@ -98,7 +120,7 @@ class GrpcReceiver:
         for module, service, request_type, response_type, submit in table:
             full_name = module.DESCRIPTOR.services_by_name[service].full_name
             method = grpc.unary_unary_rpc_method_handler(
-                _export(request_type, response_type().SerializeToString(), submit),
+                _export(request_type, response_type().SerializeToString(), submit, auth),
                 request_deserializer=None,  # raw bytes: see the module docstring
                 response_serializer=None,
             )
@@ -107,11 +129,18 @@ class GrpcReceiver:
 
 
 def _export(
-    request_type: type[Message], response: bytes, submit: Callable[[Message, bytes], None]
+    request_type: type[Message],
+    response: bytes,
+    submit: Callable[[Message, bytes], None],
+    auth: BearerAuth | None,
 ) -> Callable[[bytes, grpc.ServicerContext], bytes]:
     name = request_type.DESCRIPTOR.name
 
     def export(raw: bytes, context: grpc.ServicerContext) -> bytes:
+        if auth is not None and not auth.check(_authorization(context)):
+            # Before decoding: an unauthenticated sender gets no parser time and no reason
+            # beyond the fixed one (which never quotes what it presented).
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSAL)
         try:
             request = request_type.FromString(raw)
         except DecodeError as exc:
@@ -126,6 +155,14 @@ def _export(
         return response
 
     return export
+
+
+def _authorization(context: grpc.ServicerContext) -> str | None:
+    """The first `authorization` metadata value, as bearertokenauth reads it."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":  # gRPC lower-cases metadata keys on the wire
+            return value
+    return None
 
 
 def unavailable_status(refused: Refused) -> grpc.Status:

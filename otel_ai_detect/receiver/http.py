@@ -10,6 +10,10 @@ google.rpc.Status body (same encoding) whose message says what was wrong:
 unsupported media type or encoding, 503 + Retry-After when the service
 refuses (back-pressure), 500 for our own bugs.
 
+With `auth` set, every request must carry `Authorization: Bearer <token>`;
+else 401 + `WWW-Authenticate: Bearer` before the body is decoded (an
+`Expect: 100-continue` sender is refused before it sends the body at all).
+
 Reading and decompressing bodies (bounded: a gzip bomb costs no more than
 `max_request_body_size`) lives in `http_body`.
 """
@@ -19,7 +23,9 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import sys
 import threading
+import traceback
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +37,14 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace
 from otel_ai_detect import otlp_json
 from otel_ai_detect.config_types import HttpReceiverConfig
 from otel_ai_detect.receiver import Consumer, Refused, retry_after_header, split_endpoint
+from otel_ai_detect.receiver.auth import (
+    CHALLENGE,
+    BearerAuth,
+    discard_small_body,
+    refusal_body,
+    service_stats,
+    warn_if_cleartext,
+)
 from otel_ai_detect.receiver.http_body import (
     JSON,
     PROTOBUF,
@@ -41,6 +55,10 @@ from otel_ai_detect.receiver.http_body import (
 )
 
 log = logging.getLogger(__name__)
+# An unauthenticated body up to this size is read and discarded so the 401 reaches the
+# sender: closing a socket with unread bytes sends a TCP RST, which can destroy the
+# response in flight. A larger (or chunked) one: close without reading (as Go's net/http).
+DRAIN_LIMIT = 256 * 1024
 
 # path -> (request type, response type, name of the Consumer method)
 ROUTES = {
@@ -66,17 +84,29 @@ class HttpReceiver:
         self._consumer = consumer
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.auth: BearerAuth | None = None
         self.port = 0
 
+    @property
+    def auth_refused(self) -> int:
+        """Requests refused with 401 since start."""
+        return self.auth.refused if self.auth is not None else 0
+
     def start(self) -> None:
+        # Read the token (file) first: a bad one is a start error, before a port is bound.
+        self.auth = BearerAuth.from_config(
+            self._config.auth, stats=service_stats(self._consumer), receiver="otlp/http"
+        )
         host, port = split_endpoint(self._config.endpoint)
         server = _Server(
             (host, port),
             self._consumer,
             self._config.max_request_body_size,
             socket.AF_INET6 if ":" in host else socket.AF_INET,
+            self.auth,
         )
         tls = self._config.tls
+        warn_if_cleartext("otlp/http", self.auth, tls, host)
         if tls is not None and tls.cert_file:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=tls.client_ca_file)
             context.load_cert_chain(tls.cert_file, tls.key_file)
@@ -108,9 +138,11 @@ class HttpReceiver:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, consumer: Consumer, max_body: int, family: int) -> None:
+    def __init__(
+        self, address, consumer: Consumer, max_body: int, family: int, auth: BearerAuth | None
+    ) -> None:
         self.address_family = family
-        self.consumer, self.max_body = consumer, max_body
+        self.consumer, self.max_body, self.auth = consumer, max_body, auth
         self.stopping = False
         self._connections: set[socket.socket] = set()
         self._busy = 0
@@ -151,7 +183,16 @@ class _Server(ThreadingHTTPServer):
                 pass
 
     def handle_error(self, request, client_address) -> None:
-        log.debug("OTLP/HTTP connection from %s failed", client_address[0], exc_info=True)
+        # The exception's type and place, not its message or a traceback: either could
+        # quote what the sender sent (a token, a prompt).
+        exc = sys.exc_info()[1]
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc is not None else None
+        log.debug(
+            "OTLP/HTTP connection from %s failed: %s%s",
+            client_address[0],
+            type(exc).__name__,
+            f" at {frame.filename}:{frame.lineno}" if frame else "",
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -163,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         with self.server.busy():
             media = JSON if media_type(self.headers.get("Content-Type")) == JSON else PROTOBUF
+            if not self._authenticated(drain=True):
+                return
             try:
                 status, body, headers = 200, self._export(), {}
             except HttpError as err:
@@ -176,7 +219,25 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.stopping:
                 self.close_connection = True
 
+    def handle_expect_100(self) -> bool:
+        # Refuse before "100 Continue": the sender then never sends the body.
+        return self._authenticated(drain=False) and super().handle_expect_100()
+
+    def _authenticated(self, *, drain: bool) -> bool:
+        """True when auth is off or the token is right; else answers 401 and returns False."""
+        auth = self.server.auth
+        if auth is None or auth.check(self.headers.get("Authorization")):
+            return True
+        if drain:
+            discard_small_body(self.rfile, self.headers, min(DRAIN_LIMIT, self.server.max_body))
+        self.close_connection = True  # an unauthenticated sender does not keep a connection
+        media = JSON if media_type(self.headers.get("Content-Type")) == JSON else PROTOBUF
+        self._respond(401, media, refusal_body(media == JSON), {"WWW-Authenticate": CHALLENGE})
+        return False
+
     def _not_allowed(self) -> None:
+        if not self._authenticated(drain=False):  # as the Collector: auth before routing
+            return
         self.close_connection = True  # any body is left unread
         if self.path.split("?", 1)[0] in ROUTES:
             self._respond(
@@ -254,5 +315,19 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version  # no Python version on the wire
 
+    # The stdlib's access and error lines quote the raw request line: its query string or
+    # a malformed line can hold anything (an api_key=...). Log a known route or nothing.
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("OTLP/HTTP %s %s %s %s", self.client_address[0], self.command,
+                  self._safe_path(), code)
+
+    def log_error(self, format: str, *args) -> None:  # noqa: A002  (stdlib signature)
+        code = args[0] if args and isinstance(args[0], int) else "-"
+        log.debug("OTLP/HTTP %s malformed request (%s)", self.client_address[0], code)
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002  (stdlib signature)
-        log.debug("OTLP/HTTP %s " + format, self.client_address[0], *args)
+        log.debug("OTLP/HTTP %s %s", self.client_address[0], format.split("%", 1)[0].strip())
+
+    def _safe_path(self) -> str:
+        path = (getattr(self, "path", "") or "").split("?", 1)[0]
+        return path if path in ROUTES else "(other path)"
