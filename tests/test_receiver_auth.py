@@ -145,7 +145,8 @@ def test_an_unreadable_token_file_names_the_path_not_the_content(tmp_path):
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_the_sdk_exporter_with_the_right_token_is_accepted(guarded, sink, protocol):
-    exporter = sdk_exporter(protocol, port_of(guarded, protocol), {"authorization": f"Bearer {TOKEN}"})
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    exporter = sdk_exporter(protocol, port_of(guarded, protocol), headers)
     assert exporter.export(sdk_spans()) == SpanExportResult.SUCCESS
     assert sink.wait_for(lambda: len(sink.spans()) == 1, 10)
     assert receiver_of(guarded, protocol).auth_refused == 0
