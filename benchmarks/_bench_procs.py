@@ -98,7 +98,8 @@ def write_config(directory: Path, name: str, receiver_port: int, sink_port: int)
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{receiver_port}"}}}},
         "exporters": {"otlp": {"endpoint": f"127.0.0.1:{sink_port}", "protocol": "grpc",
                                "tls": {"insecure": True}, "compression": "none"}},
-        "service": {"telemetry": {"logs": {"level": "warn"}}},
+        "service": {"telemetry": {"logs": {"level": "warn"},
+                                  "metrics": {"endpoint": "127.0.0.1:0"}}},
     }
     if name == "B":  # every detector the config knows, so new detectors are covered too
         config["detectors"] = {f.name: {"enabled": False}

@@ -47,15 +47,23 @@ def cmd_serve(args) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     service = Service(config).start()
+    metrics_server = None
+    if config.telemetry.metrics.enabled:
+        from otel_ai_detect.telemetry import ProcessorMetrics
+
+        metrics_server = ProcessorMetrics(service).serve(config.telemetry.metrics.endpoint)
     # Everything built so far (detectors, Presidio, spaCy) lives as long as the process:
     # keep it out of the garbage collector's full passes, which otherwise walk it all and
     # stall a request for tens of milliseconds.
     gc.freeze()
     logging.getLogger("otel_ai_detect").info(
-        "otel-ai-detect %s listening: grpc %s, http %s", __version__,
-        service.grpc_port or "off", service.http_port or "off")
+        "otel-ai-detect %s listening: grpc %s, http %s, metrics %s", __version__,
+        service.grpc_port or "off", service.http_port or "off",
+        metrics_server.port if metrics_server is not None else "off")
     stop.wait()
     drained = service.shutdown(args.shutdown_timeout)
+    if metrics_server is not None:
+        metrics_server.stop()
     return 0 if drained else 1
 
 

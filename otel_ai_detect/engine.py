@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Generic, Iterable, TypeVar
+from typing import Callable, Generic, Iterable, TypeVar
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -119,6 +119,8 @@ class Engine:
         self.stats = EngineStats()
         self._budget = config.processor.detector_timeout
         self.redactor = Redactor(config.processor.redaction)
+        # Set by the processor's own metrics (telemetry.py): detector time per detector.
+        self.observe_detector: Callable[[str, float], None] | None = None
 
     # -- traces -----------------------------------------------------------
     def process_traces(self, request: ExportTraceServiceRequest) -> Processed[ExportTraceServiceRequest]:
@@ -251,7 +253,10 @@ class Engine:
                 self.stats.count("detector_errors", detector.name)
                 log.error("detector %s failed: %s", detector.name, type(error).__name__)
                 continue
-            if time.perf_counter() - started > self._budget:
+            elapsed = time.perf_counter() - started
+            if self.observe_detector is not None:
+                self.observe_detector(detector.name, elapsed)
+            if elapsed > self._budget:
                 self.stats.count("detector_timeouts", detector.name)
                 continue
             findings.extend(found)

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -80,16 +81,17 @@ def test_serve_drains_and_exits_0_on_sigterm(sink, tmp_path):
 receivers: {{otlp: {{protocols: {{grpc: {{endpoint: "127.0.0.1:0"}}}}}}}}
 exporters:
   otlp: {{endpoint: "{sink.grpc_endpoint}", protocol: grpc, tls: {{insecure: true}}, compression: none}}
+service: {{telemetry: {{metrics: {{endpoint: "127.0.0.1:0"}}}}}}
 """)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([*CLI, "serve", "--config", str(config)], stderr=subprocess.PIPE,
                                text=True, env=env)
     try:
-        port = None
-        for line in process.stderr:  # the log line that names the bound port
-            match = re.search(r"listening: grpc (\d+)", line)
+        port = metrics_port = None
+        for line in process.stderr:  # the log line that names the bound ports
+            match = re.search(r"listening: grpc (\d+), http \w+, metrics (\d+)", line)
             if match:
-                port = int(match.group(1))
+                port, metrics_port = int(match.group(1)), int(match.group(2))
                 break
         assert port, "serve did not report its port"
         provider = TracerProvider()
@@ -98,6 +100,13 @@ exporters:
         for i in range(5):
             provider.get_tracer("t").start_span(f"span {i}").end()
         provider.shutdown()
+        # The processor's own telemetry, scraped as Prometheus would.
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        accepted = re.search(r'(?m)^otelaidetect_receiver_accepted_spans_total\S* (\S+)',
+                             metrics.read().decode())
+        assert accepted and float(accepted.group(1)) == 5
+        health = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/ready", timeout=5)
+        assert health.status == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

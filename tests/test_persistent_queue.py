@@ -206,6 +206,7 @@ exporters:
     compression: none
     retry_on_failure: {{initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0}}
     sending_queue: {{num_consumers: 2, queue_size: 100, storage_dir: "{storage}"}}
+service: {{telemetry: {{metrics: {{endpoint: "127.0.0.1:0"}}}}}}
 """)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     n = 20
