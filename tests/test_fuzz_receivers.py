@@ -310,6 +310,9 @@ def _raw_http(service, head: bytes, body: bytes = b"") -> int:
         (b"Content-Length: lots\r\n", b"", 400),
         (b"Transfer-Encoding: chunked\r\n", b"fffffffffffffff\r\nabc", 413),
         (b"Transfer-Encoding: chunked\r\n", b"zz\r\nabc\r\n0\r\n\r\n", 400),
+        # a negative size once meant read(-1): read to EOF, unbounded, the thread held
+        (b"Transfer-Encoding: chunked\r\n", b"-1\r\nabc", 400),
+        (b"Transfer-Encoding: chunked\r\n", b"-0\r\n\r\n", 400),
         (b"Content-Length: 50\r\n", b"short", 400),  # the client hangs up: see below
     ],
 )

@@ -224,3 +224,29 @@ def test_http_a_large_unauthenticated_body_is_not_read_and_nothing_arrives(guard
     assert status in (401, None)
     assert guarded.shutdown(deadline=5)
     assert guarded.stats.get("traces", "received") == 0 and sink.spans() == []
+
+
+def test_http_expect_100_continue_with_the_token_gets_continue_and_is_accepted(guarded, sink):
+    body = traces_request(genai_span()).SerializeToString()
+    with socket.create_connection(("127.0.0.1", guarded.http_port), timeout=5) as conn:
+        conn.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf"
+                     b"\r\nAuthorization: Bearer " + TOKEN.encode()
+                     + f"\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+        assert conn.recv(4096).startswith(b"HTTP/1.1 100")
+        conn.sendall(body)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+    assert sink.wait_for(lambda: len(sink.spans()) == 1, 10)
+
+
+def test_a_token_over_cleartext_to_a_non_loopback_address_is_warned_about(caplog):
+    from otel_ai_detect.config_types import TLSServerConfig
+    from otel_ai_detect.receiver.auth import warn_if_cleartext
+
+    auth = BearerAuth(TOKEN)
+    with caplog.at_level(logging.WARNING):
+        warn_if_cleartext("otlp/http", auth, None, "127.0.0.1")
+        warn_if_cleartext("otlp/http", auth, TLSServerConfig(cert_file="c", key_file="k"), "")
+        warn_if_cleartext("otlp/http", None, None, "")
+        assert not caplog.records
+        warn_if_cleartext("otlp/http", auth, None, "")
+    assert "clear text" in caplog.text and TOKEN not in caplog.text

@@ -252,6 +252,12 @@ def _spacy_model_engine(model: str, language: str) -> NlpEngine:
     return engine
 
 
+# Presidio logs the lower-cased text around each match at DEBUG ("Context list is: ..."),
+# which can hold pieces of secrets: its logger never goes below INFO, whatever the
+# processor's own log level.
+logging.getLogger("presidio-analyzer").setLevel(logging.INFO)
+
+
 @contextlib.contextmanager
 def _quiet_presidio():
     """Presidio warns, while loading, about every recognizer of another language."""

@@ -74,10 +74,12 @@ def read_body(rfile: BinaryIO, headers: Message, limit: int) -> bytes:
 def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
     chunks, total = [], 0
     while True:
-        try:
-            size = int(rfile.readline(1024).split(b";", 1)[0], 16)
-        except ValueError:
-            raise HttpError(400, "malformed chunked body", close=True) from None
+        field = rfile.readline(1024).split(b";", 1)[0].strip()
+        # 1*HEXDIG only: int() would also take "-1" (then read(-1) reads to EOF, unbounded),
+        # "0x10" and "1_0".
+        if not field or field.strip(b"0123456789abcdefABCDEF"):
+            raise HttpError(400, "malformed chunked body", close=True)
+        size = int(field, 16)
         if size == 0:
             while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
