@@ -256,3 +256,14 @@ def test_a_service_with_a_test_double_engine_still_scrapes(sink, served):
     _, server = served(service)
     samples = scrape(server.port)
     assert value(samples, "otelaidetect_trace_state_traces") == 0
+
+
+def test_the_otlp_grpc_port_also_answers_the_grpc_health_service(make_service):
+    service = make_service()
+    with grpc.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        answer = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        answer = stub.Check(health_pb2.HealthCheckRequest(
+            service="opentelemetry.proto.collector.trace.v1.TraceService"), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING

@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_ai_detect.config_types import GrpcReceiverConfig
+from otel_ai_detect.health import add_health_service, service_ready
 from otel_ai_detect.receiver import Consumer, Refused, split_endpoint
 from otel_ai_detect.receiver.auth import (
     REFUSAL,
@@ -56,6 +57,7 @@ class GrpcReceiver:
         self._server: grpc.Server | None = None
         self.auth: BearerAuth | None = None
         self.port = 0
+        self.health = None  # the grpc.health.v1 servicer, once started
 
     @property
     def auth_refused(self) -> int:
@@ -72,6 +74,8 @@ class GrpcReceiver:
             options=[("grpc.max_receive_message_length", self._config.max_recv_msg_size)],
         )
         server.add_generic_rpc_handlers(self._handlers())
+        # grpc.health.v1 beside OTLP, as load balancers and Kubernetes probes expect it.
+        self.health = add_health_service(server, lambda: service_ready(self._consumer))
         host, port = split_endpoint(self._config.endpoint)
         address = f"[{host or '::'}]:{port}" if ":" in host or not host else f"{host}:{port}"
         tls = self._config.tls
@@ -86,6 +90,8 @@ class GrpcReceiver:
 
     def stop(self, grace: float = 5.0) -> None:
         """Refuse new RPCs now; give in-flight ones `grace` seconds to finish."""
+        if self.health is not None:
+            self.health.refresh()  # open Watch streams see NOT_SERVING
         if self._server is not None:
             self._server.stop(grace).wait(grace + 1.0)
             self._server = None
