@@ -1,4 +1,4 @@
-"""The processor's own metrics, in the OpenTelemetry Collector's style (docs/telemetry.md).
+"""The processor's own metrics, in the OpenTelemetry Collector's style (README: "The processor's own telemetry").
 
 `ProcessorMetrics(service)` is a prometheus_client custom collector on a
 private registry (never the global one: several services may share a process).

@@ -27,7 +27,13 @@ COLLECTOR_CONFIGS = ROOT / "collector-config"
 K8S = COLLECTOR_CONFIGS / "k8s"
 COMPOSE = ROOT / "examples" / "compose"
 DASHBOARD = COMPOSE / "grafana" / "dashboards" / "otel-ai-detect.json"
-DOC = ROOT / "docs" / "use-it-with.md"
+README = ROOT / "README.md"
+
+
+def readme_section(title: str) -> str:
+    """One `## title` section of the README, up to the next `## `."""
+    return README.read_text().split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
 
 # The processor's health endpoints, on service.telemetry.metrics.endpoint (README).
 HEALTH_PATHS = {"liveness": "/health", "readiness": "/ready"}
@@ -533,22 +539,20 @@ def test_dashboard_prometheus_queries_use_the_processor_metrics():
             assert 'job="otel-ai-detect"' in target["expr"]
             continue
         assert metrics and all(m.startswith(METRIC_PREFIX) for m in metrics), target["expr"]
-        telemetry_doc = ROOT / "docs" / "telemetry.md"
-        if telemetry_doc.exists():
-            # Names as documented; `<unit>` stands for a word (spans, log_records, ...).
-            documented = [re.compile(re.sub(r"<[a-z]+>", "[a-z_]+", name))
-                          for name in re.findall(r"`(otelaidetect_[a-z0-9_<>]+)`",
-                                                 telemetry_doc.read_text())]
-            for metric in metrics:
-                assert any(d.fullmatch(metric) for d in documented), \
-                    f"{metric} is not in docs/telemetry.md"
+        # Names as documented; `<unit>` stands for a word (spans, log_records, ...).
+        documented = [re.compile(re.sub(r"<[a-z]+>", "[a-z_]+", name))
+                      for name in re.findall(r"`(otelaidetect_[a-z0-9_<>]+)`",
+                                             readme_section("The processor's own telemetry"))]
+        for metric in metrics:
+            assert any(d.fullmatch(metric) for d in documented), \
+                f"{metric} is not in the README's telemetry section"
 
 
 # --- docs ----------------------------------------------------------------------------------
 
 
 def _doc_code() -> list[str]:
-    text = DOC.read_text()
+    text = readme_section("Use it with…")
     return re.findall(r"`([^`\n]+)`", text) + re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
 
 
@@ -564,7 +568,7 @@ def test_the_doc_queries_name_only_written_attributes():
     assert logql
     for expr in logql:
         check_logql(expr)
-    text = DOC.read_text()
+    text = readme_section("Use it with…")
     assert sc.ALERT_COUNT in text
 
 
