@@ -232,6 +232,7 @@ PROCESSOR = Section(
         "trace_state": Section({"ttl": duration(), "max_traces": integer(1)},
                                into(TraceStateConfig)),
         "detector_timeout": duration(),
+        "request_detection_budget": duration(),
         "redaction": enum("off", "secrets", "secrets_and_pii"),
     },
     into(ProcessorConfig),

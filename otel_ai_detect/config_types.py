@@ -262,6 +262,8 @@ class ProcessorConfig:
     trace_state: TraceStateConfig = field(default_factory=TraceStateConfig)
     # Time one detector may spend on one call before its result is dropped and counted.
     detector_timeout: float = 0.25
+    # Time all detection of one request may take; later calls pass through unchecked.
+    request_detection_budget: float = 2.0
     # What detected content is masked in re-exported spans and logs:
     # off | secrets | secrets_and_pii
     redaction: str = "secrets"

@@ -51,7 +51,8 @@ class EngineStats:
 
     detector_errors: Counter = field(default_factory=Counter)    # by detector
     detector_timeouts: Counter = field(default_factory=Counter)  # by detector
-    failures: Counter = field(default_factory=Counter)  # spans/logs left unannotated, by signal
+    # Left unannotated: "traces" / "logs" (not understood), "over_request_budget" (calls)
+    failures: Counter = field(default_factory=Counter)
     alerts: Counter = field(default_factory=Counter)    # by rule
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -71,11 +72,21 @@ class _TraceBatch:
 class _Output:
     """Collects span annotations and alert log records, grouped by resource."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: float) -> None:
+        # A request's detection may take `budget` seconds in all; later calls go through
+        # unchecked (and counted), so one hostile request cannot hold the handler for minutes.
+        self.deadline = time.perf_counter() + budget
+        self.unchecked = 0
         self.by_span: dict[int, tuple[Span, list[Alert]]] = {}
         self.logs: dict[int, ResourceLogs] = {}
         self.rules: Counter = Counter()  # fresh alerts, by rule
         self.redacted = 0  # values masked in the request
+
+    def over_budget(self) -> bool:
+        if time.perf_counter() <= self.deadline:
+            return False
+        self.unchecked += 1
+        return True
 
     def add(self, resource_holder, span: Span | None, alerts: list[Alert], fresh: bool) -> None:
         if not alerts:
@@ -118,13 +129,14 @@ class Engine:
                                 config.processor.trace_state.max_traces)
         self.stats = EngineStats()
         self._budget = config.processor.detector_timeout
+        self._request_budget = config.processor.request_detection_budget
         self.redactor = Redactor(config.processor.redaction)
         # Set by the processor's own metrics (telemetry.py): detector time per detector.
         self.observe_detector: Callable[[str, float], None] | None = None
 
     # -- traces -----------------------------------------------------------
     def process_traces(self, request: ExportTraceServiceRequest) -> Processed[ExportTraceServiceRequest]:
-        out = _Output()
+        out = _Output(self._request_budget)
         for trace_id, batch in self._collect(request).items():
             try:
                 self._content_alerts(trace_id, batch, out)
@@ -138,6 +150,10 @@ class Engine:
         alerts = out.finish()
         for rule, amount in out.rules.items():
             self.stats.count("alerts", rule, amount)
+        if out.unchecked:
+            self.stats.count("failures", "over_request_budget", out.unchecked)
+            log.warning("%d calls of a request left unchecked: its detection budget ran out",
+                        out.unchecked)
         return Processed(request, alerts, sum(out.rules.values()),
                          changed=bool(out.by_span) or out.redacted > 0)
 
@@ -167,8 +183,9 @@ class Engine:
 
     def _content_alerts(self, trace_id: bytes, batch: _TraceBatch, out: _Output) -> None:
         for resource_spans, span, conv, info in batch.genai:
-            findings = self.detect_content(conv) if conv is not None else []
-            if conv is not None and self.redactor.enabled:
+            checked = conv is not None and not out.over_budget()
+            findings = self.detect_content(conv) if checked else []
+            if checked and self.redactor.enabled:
                 out.redacted += self.redactor.redact_span(span, self.redactions(conv, findings))
             fresh, repeated = self._claim(trace_id, span.span_id, findings)
             pending = self.state.take_pending(trace_id, span.span_id)
@@ -194,7 +211,7 @@ class Engine:
 
     # -- logs -------------------------------------------------------------
     def process_logs(self, request: ExportLogsServiceRequest) -> Processed[ExportLogsServiceRequest]:
-        out = _Output()
+        out = _Output(self._request_budget)
         records, holders = [], []
         for resource_logs in request.resource_logs:
             for scope_logs in resource_logs.scope_logs:
@@ -207,6 +224,8 @@ class Engine:
             log.error("log records not understood: %s", type(error).__name__)
             calls = []
         for call in calls:
+            if out.over_budget():
+                continue
             findings = self.detect_content(call.conversation)
             if self.redactor.enabled:
                 redactions = self.redactions(call.conversation, findings)

@@ -237,7 +237,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
         AsciiSmugglingConfig(True, True, True), UserAgentConfig(True, None),
         CredentialsConfig(True, "ignore"), SensitiveDataConfig(True, DEFAULT_PII_ENTITIES, 0.5, None, "en"),
         JailbreakConfig(True, 0.5, None))
-    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25, "secrets")
+    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25, 2.0, "secrets")
     assert config.telemetry == TelemetryConfig("info")
 
 
@@ -281,7 +281,7 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
                       "dnsel.torproject.org")),
         intel=IntelConfig("/var/cache/otel-ai-detect",
                           DnsConfig(("127.0.0.1:5353",), 0.25, 4, 1000, 60.0)),
-        processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, "secrets_and_pii"),
+        processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, 5.0, "secrets_and_pii"),
         telemetry=TelemetryConfig("debug", TelemetryMetricsConfig(False, "0.0.0.0:18888")),
     )
 

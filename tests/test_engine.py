@@ -302,3 +302,16 @@ def test_text_with_lone_surrogates_is_annotated_without_failing(engine):
     processed = engine.process_traces(request)
     assert len(alerts_of(processed)) == 1
     request.SerializeToString()  # still a valid protobuf message
+
+
+def test_a_request_past_its_detection_budget_lets_the_rest_through_unchecked_and_counted():
+    config = dataclasses.replace(Config(), processor=ProcessorConfig(
+        detector_timeout=1.0, request_detection_budget=0.05))
+    slow = Slow()  # 20 ms a call
+    engine = Engine(config, Detectors((slow,), ()))
+    request = traces_request(*(genai_span("hello") for _ in range(20)))
+    processed = engine.process_traces(request)
+    assert 2 <= slow.calls <= 5  # the budget stopped detection early
+    assert engine.stats.failures["over_request_budget"] == 20 - slow.calls
+    assert len(alerts_of(processed)) == slow.calls
+    assert len(list(spans(request))) == 20  # every span still goes out

@@ -78,9 +78,9 @@ def _retry_delay(error: grpc.RpcError) -> float:
     raise AssertionError("a refusal without RetryInfo")
 
 
-# gRPC exporter only: `Sink.stop()` ends the HTTP listener but not its keep-alive connections,
-# so an HTTP exporter that already has a connection never sees the downstream go away.
-@pytest.mark.parametrize("exporter_protocol", ["grpc"])
+# Both exporters: `Sink.stop()` also cuts open HTTP keep-alive connections, so the HTTP
+# exporter sees the downstream go away (connection errors, retried) as the gRPC one does.
+@pytest.mark.parametrize("exporter_protocol", ["grpc", "http/protobuf"])
 def test_no_span_is_lost_while_the_downstream_goes_away_and_returns(
     make_service, sink, exporter_protocol
 ):
@@ -118,3 +118,5 @@ def test_no_span_is_lost_while_the_downstream_goes_away_and_returns(
     assert sender.refusals == service.stats.get("traces", "refused") // 5
     assert service.stats.get("traces", "exported") == sent
     assert service.stats.get("traces", "dropped") == 0
+    # The exporter did see the downstream go away (failed attempts, retried), over either protocol.
+    assert service.stats.get("traces", "failed") > 0

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -78,7 +79,7 @@ class Sink:
         self._gate = threading.Event()
         self._gate.set()
         self._grpc: grpc.Server | None = None
-        self._http: ThreadingHTTPServer | None = None
+        self._http: _HttpServer | None = None
 
     # --- lifecycle ---------------------------------------------------------------
     def start(self) -> Sink:
@@ -100,7 +101,7 @@ class Sink:
         self.grpc_port = server.add_insecure_port(f"{self.host}:{self.grpc_port}")
         server.start()
         self._grpc = server
-        self._http = ThreadingHTTPServer((self.host, self.http_port), _http_handler(self))
+        self._http = _HttpServer((self.host, self.http_port), _http_handler(self))
         self._http.daemon_threads = True
         self.http_port = self._http.server_address[1]
         threading.Thread(
@@ -109,13 +110,19 @@ class Sink:
         return self
 
     def stop(self) -> None:
-        """Go away (ports are kept for `start`). Stalled requests are released first."""
+        """Go away (ports are kept for `start`). Stalled requests are released first.
+
+        Open HTTP keep-alive connections are cut too and the listener is closed, so
+        an HTTP client sees the downstream go away (connection reset / refused), as
+        a gRPC client does, instead of talking on to a server that is gone.
+        """
         self.release()
         if self._grpc is not None:
             self._grpc.stop(0).wait(5)
         if self._http is not None:
             self._http.shutdown()
-            self._http.server_close()
+            self._http.server_close()  # new connections: refused
+            self._http.close_connections()
         self._grpc = self._http = None
 
     def __enter__(self) -> Sink:
@@ -235,6 +242,39 @@ class Sink:
             return RESPONSE_TYPES[signal]().SerializeToString()
 
         return export
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that knows its open connections, so `stop` can cut them."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            connections, self._open = list(self._open), set()
+        for connection in connections:
+            try:  # SHUT_RDWR wakes a handler blocked reading the next request; the peer gets EOF
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by its handler
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a connection cut by `stop` is expected; the sink is quiet
 
 
 def _http_handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
