@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # (../shared/reference/performance-facts.md); these keep them.
 MALLOC_ENV := MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_TOP_PAD_=67108864
 
-.PHONY: install dns-server test demo bench clean
+.PHONY: install dns-server test demo bench clean examples example-openai-v2 example-openllmetry example-openinference test-examples
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,18 @@ bench: install
 	$(BIN)/pip install -q -e '.[test,bench]'
 	$(MALLOC_ENV) $(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/compare_peers.py
+
+# Instrumented applications (official openai-v2, OpenLLMetry, OpenInference) against a
+# local fake model server, each sending to the processor: one command each.
+example-openai-v2: install
+	PYTHON=$(PYTHON) examples/run.sh openai_v2
+example-openllmetry: install
+	PYTHON=$(PYTHON) examples/run.sh openllmetry
+example-openinference: install
+	PYTHON=$(PYTHON) examples/run.sh openinference
+examples: example-openai-v2 example-openllmetry example-openinference
+test-examples: install
+	$(BIN)/pytest -q -m slow tests/test_examples.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
