@@ -51,7 +51,9 @@ def cmd_serve(args) -> int:
     if config.telemetry.metrics.enabled:
         from otel_ai_detect.telemetry import ProcessorMetrics
 
-        metrics_server = ProcessorMetrics(service).serve(config.telemetry.metrics.endpoint)
+        metrics = ProcessorMetrics(service)
+        metrics_server = metrics.serve(config.telemetry.metrics.endpoint)
+        push = _start_metrics_push(metrics, config.telemetry.metrics)
     # Everything built so far (detectors, Presidio, spaCy) lives as long as the process:
     # keep it out of the garbage collector's full passes, which otherwise walk it all and
     # stall a request for tens of milliseconds.
@@ -64,7 +66,25 @@ def cmd_serve(args) -> int:
     drained = service.shutdown(args.shutdown_timeout)
     if metrics_server is not None:
         metrics_server.stop()
+        if push is not None:
+            push.shutdown()
     return 0 if drained else 1
+
+
+def _start_metrics_push(metrics, settings):
+    """The optional OTLP push of the processor's own metrics; None when not configured."""
+    if settings.otlp_endpoint is None:
+        return None
+    from otel_ai_detect.telemetry import start_otlp_push
+
+    try:
+        return start_otlp_push(metrics, settings.otlp_endpoint, protocol=settings.otlp_protocol,
+                               interval=settings.otlp_interval)
+    except ImportError:
+        logging.getLogger("otel_ai_detect").error(
+            "service.telemetry.metrics.otlp_endpoint needs the OpenTelemetry SDK: "
+            "pip install 'otel-ai-detect[otlp-metrics]'; pushing no metrics")
+        return None
 
 
 def cmd_validate(args) -> int:

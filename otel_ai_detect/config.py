@@ -246,7 +246,10 @@ def _telemetry(values: dict) -> TelemetryConfig:
 
 SERVICE = only("telemetry", Section(
     {"logs": Section({"level": enum("debug", "info", "warn", "error")}, dict),
-     "metrics": Section({"enabled": boolean(), "endpoint": listen_address()},
+     "metrics": Section({"enabled": boolean(), "endpoint": listen_address(),
+                         "otlp_endpoint": Optional(string()),
+                         "otlp_protocol": enum("grpc", "http/protobuf"),
+                         "otlp_interval": duration()},
                         into(TelemetryMetricsConfig))},
     _telemetry))
 

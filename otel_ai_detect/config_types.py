@@ -275,6 +275,11 @@ class TelemetryMetricsConfig:
 
     enabled: bool = True
     endpoint: str = "127.0.0.1:8888"
+    # Also push the same metrics as OTLP (needs the `otlp-metrics` extra):
+    # host:port for grpc, a base URL for http/protobuf; None: Prometheus only.
+    otlp_endpoint: str | None = None
+    otlp_protocol: str = "grpc"
+    otlp_interval: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

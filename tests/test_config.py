@@ -282,7 +282,9 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
         intel=IntelConfig("/var/cache/otel-ai-detect",
                           DnsConfig(("127.0.0.1:5353",), 0.25, 4, 1000, 60.0)),
         processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, 5.0, "secrets_and_pii"),
-        telemetry=TelemetryConfig("debug", TelemetryMetricsConfig(False, "0.0.0.0:18888")),
+        telemetry=TelemetryConfig("debug", TelemetryMetricsConfig(False, "0.0.0.0:18888",
+                                                                   "collector.internal:4317",
+                                                                   "http/protobuf", 15.0)),
     )
 
 
