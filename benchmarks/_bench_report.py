@@ -21,7 +21,7 @@ NAMES = {"A": "A  detectors on (defaults)", "B": "B  detectors off"}
 # --- header -------------------------------------------------------------------------
 
 
-def _cpuinfo_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -41,7 +41,7 @@ def _memory_gib() -> float | None:
     return None
 
 
-def _version(distribution: str) -> str:
+def version(distribution: str) -> str:
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -63,21 +63,21 @@ def machine_info(have_psutil: bool) -> dict:
 
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "cpu": _cpuinfo_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gib": _memory_gib(),
         "load_average": os.getloadavg(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "grpcio": _version("grpcio"),
-        "protobuf": _version("protobuf"),
+        "grpcio": version("grpcio"),
+        "protobuf": version("protobuf"),
         "protobuf_backend": api_implementation.Type(),
-        "hyperscan": _version("hyperscan"),
-        "google-re2": _version("google-re2"),
-        "otel-ai-detect": _version("otel-ai-detect"),
+        "hyperscan": version("hyperscan"),
+        "google-re2": version("google-re2"),
+        "otel-ai-detect": version("otel-ai-detect"),
         "commit": _git_commit(),
-        "psutil": _version("psutil") if have_psutil else "not installed (no processor CPU)",
+        "psutil": version("psutil") if have_psutil else "not installed (no processor CPU)",
     }
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import os
 import platform
 import statistics
@@ -46,29 +45,15 @@ OUT = "gen_ai.output.messages[0].parts[0].content"
 
 # --- shared helpers -----------------------------------------------------------------
 
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from _bench_report import cpu_model, version  # noqa: E402  (the machine header, as throughput.py)
 
 
 def header() -> None:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
-    print(f"machine  {_cpu_model()}, {os.cpu_count()} CPUs, {platform.platform()}, "
+    print(f"machine  {cpu_model()}, {os.cpu_count()} CPUs, {platform.platform()}, "
           f"load {load[0]:.2f}")
     print(f"python   {platform.python_version()} ({platform.python_implementation()})")
-    print("versions " + ", ".join(f"{d} {_version(d)}" for d in (
+    print("versions " + ", ".join(f"{d} {version(d)}" for d in (
         "otel-ai-detect", "hyperscan", "google-re2", "detect-secrets")))
     print(f"date     {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
 
