@@ -73,8 +73,13 @@ class PhishingDetector:
         if config.feeds:
             self.feeds.start()
         self.dns = DnsLookup(intel.dns) if config.dns_zones else None
+        # With no feed, no zone and no heuristics nothing can be known-phishing: skip the
+        # URL search altogether (the default configuration).
+        self.active = bool(config.feeds or config.dns_zones or config.heuristics)
 
     def detect(self, conv: Conversation) -> list[Finding]:
+        if not self.active:
+            return []
         seen: dict[str, _Seen] = {}
         dns_budget = [MAX_DNS_DOMAINS_PER_CALL]
         chars_left, urls_left = MAX_SCAN_CHARS_PER_CALL, MAX_URLS_TOTAL
