@@ -2,9 +2,8 @@
 and build small spans / log records by hand for table tests.
 
 OTLP/JSON writes traceId/spanId as hex, while protobuf's JSON parser expects
-base64 for bytes fields: parsing the files as-is silently yields wrong ids
-(24 bytes instead of 16). `load` rewrites the ids to base64 first, so the
-ids in the messages match the hex trace ids of the *.scenarios.json files.
+base64 for bytes fields; `load` parses with `otel_ai_detect.otlp_json`, which
+converts them, so the ids match the hex trace ids of the *.scenarios.json files.
 
 Test modules import it as `from samples import ...` (tests/ has no __init__.py,
 so pytest puts tests/ itself on sys.path).
@@ -12,34 +11,20 @@ so pytest puts tests/ itself on sys.path).
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from otel_ai_detect import otlp_json
+
 SAMPLES_DIR = Path(__file__).parent / "testdata" / "samples"
-_ID_KEYS = frozenset(("traceId", "spanId", "parentSpanId"))
-
-
-def _hex_ids_to_base64(node: object) -> None:
-    """Rewrite OTLP/JSON hex ids in place to the base64 form protobuf's parser reads."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _ID_KEYS and isinstance(value, str) and value:
-                node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
-            else:
-                _hex_ids_to_base64(value)
-    elif isinstance(node, list):
-        for item in node:
-            _hex_ids_to_base64(item)
 
 
 def sample_names(signal: str) -> list[str]:
@@ -49,9 +34,8 @@ def sample_names(signal: str) -> list[str]:
 
 def _parse(name: str):
     doc = json.loads((SAMPLES_DIR / name).read_text(encoding="utf-8"))
-    _hex_ids_to_base64(doc)
     message = ExportTraceServiceRequest() if ".traces." in name else ExportLogsServiceRequest()
-    return json_format.ParseDict(doc, message)
+    return otlp_json.parse_dict(doc, message)
 
 
 @cache
