@@ -125,6 +125,10 @@ def _unique(alerts: list[Alert]) -> list[Alert]:
 class Engine:
     def __init__(self, config: Config, detectors: Detectors | None = None) -> None:
         self.detectors = detectors or build_detectors(config.detectors, config.intel)
+        # A detector with nothing to look things up in (Tor or phishing without any feed,
+        # zone or heuristic) could never find anything: not called at all.
+        self._content = tuple(d for d in self.detectors.content if not getattr(d, "idle", False))
+        self._request = tuple(d for d in self.detectors.request if not getattr(d, "idle", False))
         self.state = TraceState(config.processor.trace_state.ttl,
                                 config.processor.trace_state.max_traces)
         self.stats = EngineStats()
@@ -164,19 +168,20 @@ class Engine:
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
                     try:
-                        conv = extract.span_conversation(span)
+                        call = extract.span_call(span)
                         peer = extract.span_peer(span) if span.kind == SERVER else None
                     except Exception as error:
                         self.stats.count("failures", "traces")
                         log.error("span %s not understood: %s", span.span_id.hex(),
                                   type(error).__name__)
                         continue
-                    if conv is None and peer is None and not self.state.has_pending(span.span_id):
+                    if call is None and peer is None and not self.state.has_pending(span.span_id):
                         continue
                     batch = batches.setdefault(span.trace_id, _TraceBatch())
-                    if conv is not None or peer is None:
-                        info = extract.span_call_info(span) if conv is not None else CallInfo()
-                        batch.genai.append((resource_spans, span, conv, info))
+                    if call is not None:
+                        batch.genai.append((resource_spans, span, *call))
+                    elif peer is None:  # a span a log event's alert waits for
+                        batch.genai.append((resource_spans, span, None, CallInfo()))
                     if peer is not None:
                         batch.peers.append((resource_spans, span, peer))
         return batches
@@ -187,8 +192,10 @@ class Engine:
             findings = self.detect_content(conv) if checked else []
             if checked and self.redactor.enabled:
                 out.redacted += self.redactor.redact_span(span, self.redactions(conv, findings))
-            fresh, repeated = self._claim(trace_id, span.span_id, findings)
             pending = self.state.take_pending(trace_id, span.span_id)
+            if not findings and not pending:
+                continue  # the common case: nothing to claim or write
+            fresh, repeated = self._claim(trace_id, span.span_id, findings)
             out.add(resource_spans, span, self._alerts(fresh, span, info), fresh=True)
             out.add(resource_spans, span, self._alerts(repeated + pending, span, info), fresh=False)
 
@@ -199,7 +206,7 @@ class Engine:
         peer, genai_span_id, info = self.state.join(
             trace_id, peer_here[2] if peer_here else None,
             genai_here[1].span_id if genai_here else None, genai_here[3] if genai_here else None)
-        if peer is None or genai_span_id is None or not self.detectors.request:
+        if peer is None or genai_span_id is None or not self._request:
             return
         # Attach to the GenAI span when it is in this request, else to the server span.
         resource_spans, span = genai_here[:2] if genai_here else peer_here[:2]
@@ -240,13 +247,13 @@ class Engine:
 
     # -- detectors --------------------------------------------------------
     def detect_content(self, conv: Conversation) -> list[Finding]:
-        return self._run(self.detectors.content, "detect", conv)
+        return self._run(self._content, "detect", conv)
 
     def redactions(self, conv: Conversation, findings: list[Finding]) -> list[Redaction]:
         """Every value to mask in this call: from its findings, and from detectors that also
         know values raising no alert (a credential the user pasted and the model repeated)."""
         redactions = [r for finding in findings for r in finding.redactions]
-        for detector in self.detectors.content:
+        for detector in self._content:
             extra = getattr(detector, "redactions", None)
             if extra is None:
                 continue
@@ -259,7 +266,7 @@ class Engine:
         return redactions
 
     def detect_request(self, peer: Peer) -> list[Finding]:
-        return self._run(self.detectors.request, "detect_peer", peer)
+        return self._run(self._request, "detect_peer", peer)
 
     def _run(self, detectors: Iterable, method: str, subject) -> list[Finding]:
         """Every detector on the subject; one that raises or overruns its budget is dropped and counted."""

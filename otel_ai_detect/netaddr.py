@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -18,6 +19,7 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+@lru_cache(maxsize=8192)  # clients repeat across traces; parsing and is_global cost ~8 us
 def first_public(addresses: tuple[str, ...]) -> str | None:
     """The first globally routable address, else the first parsable one."""
     first = None
@@ -29,3 +31,9 @@ def first_public(addresses: tuple[str, ...]) -> str | None:
             return str(ip)
         first = first or str(ip)
     return first
+
+
+@lru_cache(maxsize=8192)
+def is_global(address: str) -> bool:
+    """True for a globally routable IP given in canonical form (`first_public`'s answer)."""
+    return ipaddress.ip_address(address).is_global

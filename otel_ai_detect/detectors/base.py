@@ -7,7 +7,7 @@ Neither sees protobuf, and no raw secret leaves a detector: evidence is masked.
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterable, Iterator, NamedTuple, Protocol, runtime_checkable
+from typing import ClassVar, Iterable, NamedTuple, Protocol, runtime_checkable
 
 from otel_ai_detect.model import (SOURCE_INPUT, SOURCE_OUTPUT, SOURCE_SYSTEM, SOURCE_TOOL,
                                   Conversation, Finding, Part, Peer)
@@ -37,17 +37,30 @@ class Text(NamedTuple):
     part: Part
 
 
-def texts(conv: Conversation) -> Iterator[Text]:
+# The last conversation's texts: every detector asks for them in turn (one engine
+# thread runs one conversation at a time; a race only means computing them again).
+_last: tuple[Conversation | None, tuple[Text, ...]] = (None, ())
+
+
+def texts(conv: Conversation) -> tuple[Text, ...]:
     """Every text of the call with its alert source: inputs in order, then outputs.
 
     User turns, earlier assistant turns and content of unknown role are
     `input`; a tool result is `tool` even inside a user turn (Anthropic style).
     """
+    global _last
+    last = _last
+    if last[0] is conv:
+        return last[1]
+    out = []
     for message in conv.inputs:
         source = _ROLE_SOURCE.get(message.role, SOURCE_INPUT)
         for part in message.parts:
-            yield Text(SOURCE_TOOL if part.kind == "tool_call_response" else source,
-                       message.role, part)
+            out.append(Text(SOURCE_TOOL if part.kind == "tool_call_response" else source,
+                            message.role, part))
     for message in conv.outputs:
         for part in message.parts:
-            yield Text(SOURCE_OUTPUT, message.role, part)
+            out.append(Text(SOURCE_OUTPUT, message.role, part))
+    found = tuple(out)
+    _last = (conv, found)
+    return found

@@ -76,6 +76,7 @@ class PhishingDetector:
         # With no feed, no zone and no heuristics nothing can be known-phishing: skip the
         # URL search altogether (the default configuration).
         self.active = bool(config.feeds or config.dns_zones or config.heuristics)
+        self.idle = not self.active  # nothing to look URLs up in: the engine skips it
 
     def detect(self, conv: Conversation) -> list[Finding]:
         if not self.active:

@@ -10,7 +10,6 @@ activity.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import ClassVar
 
 from otel_ai_detect.config_types import IntelConfig, TorConfig
@@ -18,6 +17,7 @@ from otel_ai_detect.detectors.masking import short_hash
 from otel_ai_detect.intel.dns import DnsLookup
 from otel_ai_detect.intel.feeds import FeedSet
 from otel_ai_detect.model import SOURCE_REQUEST, Finding, Peer
+from otel_ai_detect.netaddr import is_global
 
 RULE = "AI.AccessFromAnonymizedIP"
 
@@ -33,14 +33,18 @@ class TorExitDetector:
             self.feeds.start()
         self.dns = DnsLookup(intel.dns) if config.dnsel else None
 
+    @property
+    def idle(self) -> bool:
+        """No exit list and no DNSEL: nothing could ever be found (the engine skips it)."""
+        return not self.config.feeds and self.dns is None
+
     def detect_peer(self, peer: Peer) -> list[Finding]:
         address = peer.address
         if address is None:
             return []
-        ip = ipaddress.ip_address(address)
-        if not ip.is_global:
+        if not is_global(address):
             return []
-        key = str(ip)
+        key = address
         feed = self.feeds.indicators.ips.get(key)
         if feed is not None:
             verdict, confidence = f"listed by {feed}", 0.95

@@ -7,6 +7,7 @@ Public API (the engine calls these on protobuf messages directly):
   messages, but finish reasons / errors / verdicts) so the trace is known to have
   GenAI activity.
 - `span_call_info(span)`: operation, model and provider of the call.
+- `span_call(span)`: both of the above from one pass over the span's attributes.
 - `span_peer(span)`: the caller's addresses and user agent, HTTP SERVER spans only.
 - `log_calls(records)`: one `LogCall` per model call found in GenAI log events.
 
@@ -17,6 +18,7 @@ Conventions understood (the ``Conversation.convention`` ids): ``genai-semconv``,
 
 from otel_ai_detect.extract.logs import LogCall, log_calls
 from otel_ai_detect.extract.peer import span_peer
-from otel_ai_detect.extract.span import span_call_info, span_conversation
+from otel_ai_detect.extract.span import span_call, span_call_info, span_conversation
 
-__all__ = ["LogCall", "log_calls", "span_call_info", "span_conversation", "span_peer"]
+__all__ = ["LogCall", "log_calls", "span_call", "span_call_info", "span_conversation",
+           "span_peer"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from otel_ai_detect import semconv as sc
@@ -14,7 +14,7 @@ _OPERATION = (sc.GEN_AI_OPERATION_NAME, sc.TRACELOOP_REQUEST_TYPE)
 _MODEL = (sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL, sc.OPENINFERENCE_MODEL_NAME)
 _PROVIDER = (sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_SYSTEM,
              sc.OPENINFERENCE_LLM_SYSTEM, sc.OPENINFERENCE_LLM_PROVIDER)
-_KEYS = frozenset(_OPERATION + _MODEL + _PROVIDER)
+KEYS = frozenset(_OPERATION + _MODEL + _PROVIDER)
 
 
 def call_info(attribute_lists: Iterable[Iterable[Any]]) -> CallInfo:
@@ -23,10 +23,24 @@ def call_info(attribute_lists: Iterable[Iterable[Any]]) -> CallInfo:
     for attributes in attribute_lists:
         for kv in attributes:
             key = kv.key
-            if key in _KEYS and key not in found:
+            if key in KEYS and key not in found:
                 text = any_value_str(kv.value)
                 if text:
                     found[key] = text
+    return _info(found)
+
+
+def call_info_from(values: Mapping[str, Any]) -> CallInfo:
+    """Call info from attribute values already picked by key (`SpanView.attrs`)."""
+    found: dict[str, str] = {}
+    for key in KEYS.intersection(values):
+        text = any_value_str(values[key])
+        if text:
+            found[key] = text
+    return _info(found)
+
+
+def _info(found: dict[str, str]) -> CallInfo:
     operation = next((found[k] for k in _OPERATION if k in found), None)
     model = next((found[k] for k in _MODEL if k in found), None)
     for key in _PROVIDER:

@@ -14,7 +14,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 from otel_ai_detect import semconv as sc
 from otel_ai_detect.extract import filters
 from otel_ai_detect.extract.adapters import ADAPTERS
-from otel_ai_detect.extract.callinfo import call_info
+from otel_ai_detect.extract.callinfo import call_info, call_info_from
 from otel_ai_detect.extract.facts import Facts
 from otel_ai_detect.extract.jsontext import any_value_strings
 from otel_ai_detect.extract.messages import Budget, Sink
@@ -36,6 +36,13 @@ _STATUS_ERROR = Status.StatusCode.STATUS_CODE_ERROR
 
 def span_conversation(span: Any) -> Conversation | None:
     """The normalized call of a GenAI span; None when the span is not a GenAI call."""
+    call = span_call(span)
+    return call[0] if call is not None else None
+
+
+def span_call(span: Any) -> tuple[Conversation, CallInfo] | None:
+    """The normalized call of a GenAI span and its call info, from one pass over its
+    attributes; None when the span is not a GenAI call."""
     view = scan_span(span)
     if view is None:
         return None
@@ -59,7 +66,8 @@ def span_conversation(span: Any) -> Conversation | None:
     peer = NO_PEER
     if span.kind == SERVER:  # a GenAI gateway's own server span
         peer = span_peer(span) or NO_PEER
-    return facts.conversation(inputs.finish(), outputs.finish(), convention, peer)
+    conversation = facts.conversation(inputs.finish(), outputs.finish(), convention, peer)
+    return conversation, call_info_from(view.attrs)
 
 
 def span_call_info(span: Any) -> CallInfo:

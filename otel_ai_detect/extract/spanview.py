@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_ai_detect import semconv as sc
+from otel_ai_detect.extract import callinfo
 from otel_ai_detect.extract.jsontext import Decoded, any_value_str, decode_any_value
 
 # Any of these makes a span a GenAI span.
@@ -26,7 +27,7 @@ _MARKERS = frozenset((
 _WANTED = _MARKERS | frozenset((
     sc.GEN_AI_RESPONSE_FINISH_REASONS, sc.ERROR_TYPE, sc.OPENINFERENCE_SPAN_KIND,
     sc.OPENINFERENCE_INPUT_VALUE, sc.OPENINFERENCE_OUTPUT_VALUE, sc.OPENINFERENCE_FINISH_REASON,
-))
+)) | callinfo.KEYS  # operation, model and provider: read in the same pass
 FLAT_PREFIXES = (
     sc.TRACELOOP_PROMPT_PREFIX, sc.TRACELOOP_COMPLETION_PREFIX,
     sc.OPENINFERENCE_INPUT_MESSAGES_PREFIX, sc.OPENINFERENCE_OUTPUT_MESSAGES_PREFIX,
