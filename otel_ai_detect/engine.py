@@ -177,7 +177,10 @@ class Engine:
                         continue
                     if call is None and peer is None and not self.state.has_pending(span.span_id):
                         continue
-                    batch = batches.setdefault(span.trace_id, _TraceBatch())
+                    trace_id = span.trace_id
+                    batch = batches.get(trace_id)
+                    if batch is None:
+                        batch = batches[trace_id] = _TraceBatch()
                     if call is not None:
                         batch.genai.append((resource_spans, span, *call))
                     elif peer is None:  # a span a log event's alert waits for

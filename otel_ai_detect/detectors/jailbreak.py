@@ -96,6 +96,8 @@ class JailbreakDetector:
         text = cap(text)
         rules = self.rules
         hits = rules.scan(text)
+        if not hits.families and not hits.hints and self.classifier is None and text.isascii():
+            return Analysis(0.0, path, {})  # the common case: nothing fired, nothing hidden
         # family -> (weight, pattern id, text it matched in, how that text was decoded)
         found = {f: (w, pid, text, None) for f, (w, pid) in hits.families.items()}
         if hits.hints or not text.isascii():
