@@ -33,6 +33,13 @@ from presidio_analyzer.predefined_recognizers import IbanRecognizer, PhoneRecogn
 from presidio_analyzer.predefined_recognizers.generic.iban_patterns import (
     regex_per_country as IBAN_FORMATS)
 
+try:  # sre's parser, to see which literals a pattern needs
+    from re import _parser as sre_parse  # Python 3.11+
+    from re._constants import LITERAL
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_parse  # type: ignore[no-redef]
+    from sre_constants import LITERAL  # type: ignore[no-redef]
+
 from otel_ai_detect.detectors.pii_context import ContextReach, word_pattern
 from otel_ai_detect.scanning import MultiPattern
 
@@ -254,6 +261,18 @@ def plan(engine) -> Plan:
     return Plan(tuple(shapes), frozenset(always), unreachable, tuple(notes))
 
 
+RARE_CHAR = "@"
+
+
+def _needs_literal(pattern: str, char: str) -> bool:
+    """True when every match of `pattern` contains `char` (a literal of its top level)."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except stdlib_re.error:
+        return False
+    return any(op is LITERAL and value == ord(char) for op, value in parsed)
+
+
 class Selection(NamedTuple):
     entities: set[str]     # what Presidio must look for; empty: skip Presidio
     artifacts: object      # the NLP artifacts already computed for the text, or None
@@ -271,7 +290,17 @@ class Prefilter:
         patterns = [s.pattern for s in self.shapes] + [
             word_pattern(w, engine) for w in words]
         caseless = [s.caseless for s in self.shapes] + [True] * len(words)
-        self._scan = MultiPattern(patterns, caseless=caseless)
+        # A pattern that needs a rare character ("@" of an e-mail address) in its own
+        # database, scanned only when that character is there: in one database with the
+        # digit shapes it tripled the scan of ordinary prose (4.8 vs 2.1 us per 1 KB).
+        self._gated_char = RARE_CHAR
+        gated_ids = [i for i, p in enumerate(patterns) if _needs_literal(p, RARE_CHAR)]
+        main_ids = [i for i in range(len(patterns)) if i not in gated_ids]
+        self._main_ids, self._gated_ids = tuple(main_ids), tuple(gated_ids)
+        self._main = MultiPattern([patterns[i] for i in main_ids],
+                                  caseless=[caseless[i] for i in main_ids])
+        self._gated = MultiPattern([patterns[i] for i in gated_ids],
+                                   caseless=[caseless[i] for i in gated_ids])
         self._reach = ContextReach(engine)
         gated = [s if s.context is not None and s.char_pattern else None for s in self.shapes]
         latin1 = re2.Options()
@@ -290,7 +319,7 @@ class Prefilter:
         if not self.shapes:
             return Selection(found, None)
         form = scan_form(text)
-        ids = self._scan.matches(form)
+        ids = self._matches(form)
         near: list[int] = []  # shapes that also need a context word near a match
         lowered: str | None = None
         for i in sorted(i for i in ids if i < len(self.shapes)):
@@ -322,6 +351,15 @@ class Prefilter:
                                                  artifacts):
                 found.add(shape.entity)
         return Selection(found, artifacts)
+
+    def _matches(self, form: str) -> set[int]:
+        """Ids of the patterns (shapes, then context words) that match `form`."""
+        main = self._main_ids
+        ids = {main[i] for i in self._main.matches(form)}
+        if self._gated_ids and self._gated_char in form:
+            gated = self._gated_ids
+            ids.update(gated[i] for i in self._gated.matches(form))
+        return ids
 
     def _spans(self, i: int, form: str) -> list[tuple[int, int]] | None:
         """Character spans of shape i's matches; None if they cannot be had."""
