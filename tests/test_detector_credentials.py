@@ -395,6 +395,19 @@ def test_a_credential_in_a_model_response_raises_an_alert_of_its_kind(detector, 
     assert finding.fingerprint and secret not in finding.fingerprint
 
 
+@pytest.mark.parametrize("name,text,kind,value", POSITIVES, ids=[p[0] for p in POSITIVES])
+def test_a_credential_is_found_at_either_end_of_a_call_with_several_texts(detector, name, text,
+                                                                          kind, value):
+    # The detector first scans all texts of a call joined by newlines and only looks at
+    # each text when that scan fires: a token opening or closing a text must still fire.
+    call = conv(inputs=[("system", "You are terse.", "sys"), ("user", "Show it:", "in")],
+                outputs=[("assistant", text, OUT), ("assistant", "Done.", OUT + "b")])
+    assert any(f.evidence.startswith(kind + ",") for f in detector.detect(call)), name
+    pasted = conv(inputs=[("user", text, "in"), ("user", "thanks", "in2")],
+                  outputs=[("assistant", "ok", OUT)])
+    assert any(r.kind == kind for r in detector.redactions(pasted)), name
+
+
 def assert_masked(evidence: str, secret: str) -> None:
     """The evidence shows at most the allowed prefix of the secret, nothing beyond it."""
     assert secret not in evidence
