@@ -32,12 +32,25 @@ def call_info(attribute_lists: Iterable[Iterable[Any]]) -> CallInfo:
 
 def call_info_from(values: Mapping[str, Any]) -> CallInfo:
     """Call info from attribute values already picked by key (`SpanView.attrs`)."""
-    found: dict[str, str] = {}
-    for key in KEYS.intersection(values):
-        text = any_value_str(values[key])
-        if text:
-            found[key] = text
-    return _info(found)
+    operation = _first(values, _OPERATION)
+    model = _first(values, _MODEL)
+    for key in _PROVIDER:
+        value = values.get(key)
+        if value is not None:
+            text = any_value_str(value)
+            if text:
+                return CallInfo(operation, model, text, key)
+    return CallInfo(operation, model, None)
+
+
+def _first(values: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = values.get(key)
+        if value is not None:
+            text = any_value_str(value)
+            if text:
+                return text
+    return None
 
 
 def _info(found: dict[str, str]) -> CallInfo:

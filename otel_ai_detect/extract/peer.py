@@ -34,7 +34,8 @@ _HEADERS = {
 _ADDRESS_ATTRS = (sc.CLIENT_ADDRESS, sc.HTTP_CLIENT_IP, sc.NET_PEER_IP,
                   sc.NET_SOCK_PEER_ADDR, sc.NETWORK_PEER_ADDRESS)
 _UA_ATTRS = (sc.USER_AGENT_ORIGINAL, sc.HTTP_USER_AGENT)
-_WANTED = frozenset(_HEADERS) | frozenset(_ADDRESS_ATTRS) | frozenset(_UA_ATTRS)
+_HEADER_KEYS = frozenset(_HEADERS)
+_WANTED = _HEADER_KEYS | frozenset(_ADDRESS_ATTRS) | frozenset(_UA_ATTRS)
 SERVER = Span.SpanKind.SPAN_KIND_SERVER  # resolved once: the enum wrapper lookup is slow
 
 
@@ -49,6 +50,8 @@ def span_peer(span: Any) -> Peer | None:
             found[key] = kv.value
     if not found:
         return None
+    if _HEADER_KEYS.isdisjoint(found):  # the common case: no captured headers
+        return _without_headers(found)
     headers: dict[str, list[str]] = {}
     for key, value in found.items():
         slot = _HEADERS.get(key)
@@ -66,6 +69,16 @@ def span_peer(span: Any) -> Peer | None:
     user_agent = next((any_value_str(found[k]) for k in _UA_ATTRS if k in found), None)
     if not user_agent and headers.get(_UA_HEADER):
         user_agent = headers[_UA_HEADER][0]
+    if not addresses and not user_agent:
+        return None
+    return Peer(addresses, user_agent or None)
+
+
+def _without_headers(found: dict[str, Any]) -> Peer | None:
+    """The peer from address and user-agent attributes alone."""
+    candidates = [s for key in _ADDRESS_ATTRS if key in found for s in any_value_strings(found[key])]
+    addresses = _normalize(candidates) if candidates else ()
+    user_agent = next((any_value_str(found[k]) for k in _UA_ATTRS if k in found), None)
     if not addresses and not user_agent:
         return None
     return Peer(addresses, user_agent or None)
