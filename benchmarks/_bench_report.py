@@ -226,3 +226,36 @@ def print_latency(latency: dict | None) -> None:
         latency["added_p99_ms"] = via["p99_ms"] - direct["p99_ms"]
         print(f"added by the processor: p50 +{latency['added_p50_ms']:.2f} ms, "
               f"p99 +{latency['added_p99_ms']:.2f} ms")
+
+
+# --- targets of the performance issue ----------------------------------------------
+
+
+def print_target(label: str, measured: str, met: bool | None) -> dict:
+    """One line: the target, what was measured, met / MISSED (or n/a when not measured)."""
+    verdict = "n/a" if met is None else ("met" if met else "MISSED")
+    print(f"  {label:<58} {measured:<28} {verdict}")
+    return {"target": label, "measured": measured, "met": met}
+
+
+def print_throughput_targets(summary: dict, latency: dict | None) -> list[dict]:
+    """The issue's single-worker throughput and latency targets against this run."""
+    print("\ntargets (performance issue), one worker process:")
+    out = []
+    a = summary.get("A", {}).get("spans_per_second_median")
+    out.append(print_target(">= 25,000 spans/s, every default detector on",
+                            _k(a) + " spans/s" if a else "not measured",
+                            a >= 25_000 if a else None))
+    ratio = summary.get("ratio_on_off")
+    out.append(print_target(">= 30 % of the detectors-off throughput (same run)",
+                            f"{ratio:.0%}" if ratio else "not measured",
+                            ratio >= 0.30 if ratio else None))
+    p50 = latency.get("added_p50_ms") if latency else None
+    p99 = latency.get("added_p99_ms") if latency else None
+    out.append(print_target("added latency p50 < 3 ms (64-span requests, half load)",
+                            f"+{p50:.2f} ms" if p50 is not None else "not measured",
+                            p50 < 3 if p50 is not None else None))
+    out.append(print_target("added latency p99 < 10 ms (64-span requests, half load)",
+                            f"+{p99:.2f} ms" if p99 is not None else "not measured",
+                            p99 < 10 if p99 is not None else None))
+    return out

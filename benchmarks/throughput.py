@@ -50,7 +50,7 @@ from _bench_procs import (
 )
 from _bench_report import (
     latency_summary, machine_info, print_errors, print_header, print_latency, print_rep,
-    print_results,
+    print_results, print_throughput_targets,
 )
 from _bench_sink import run_sink
 
@@ -270,11 +270,12 @@ def main(argv: list[str] | None = None) -> int:
             bench.close()
     summary = print_results(figures)
     print_latency(figures["latency"])
+    targets = print_throughput_targets(summary, figures["latency"])
     print_errors(bench.errors)
     print(f"\nrun time {time.monotonic() - started:.0f} s")
     if args.json:
         document = {"machine": info, "parameters": params, **figures, "summary": summary,
-                    "errors": bench.errors}
+                    "targets": targets, "errors": bench.errors}
         Path(args.json).write_text(json.dumps(document, indent=2, default=str))
         print(f"\nwrote {args.json}")
     return 1 if bench.errors else 0
