@@ -13,7 +13,8 @@ detector side look cheaper than real traffic, and the latency phase needs a
 unique key per request (the first span's trace id).
 
 The parent drives it over a multiprocessing pipe: `run_client(conn)` answers
-("pools", ...), ("saturate", ...), ("paced", ...) and ("stop",).
+("pools", ...), ("saturate", ...), ("paced", ...), ("steady", ...) and
+("stop",).
 """
 
 from __future__ import annotations
@@ -145,22 +146,31 @@ def _send_loop(export, pool: list[Template], start: int, t0: float, t1: float,
 
 
 def saturate(pool: list[Template], port: int, senders: int, t0: float, t1: float,
-             timeout: float = 30.0) -> dict:
-    """Closed loop, `senders` threads on one channel, until monotonic time `t1`."""
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
-    export = channel.unary_unary(TRACE_EXPORT, request_serializer=None,
-                                 response_deserializer=None)
+             timeout: float = 30.0, channels: int = 1) -> dict:
+    """Closed loop, `senders` threads on `channels` channels (round robin), until `t1`.
+
+    channels > 1: each channel its own TCP connection (a local subchannel pool; grpc
+    would otherwise share one connection between channels to the same address), so
+    SO_REUSEPORT can spread them over processes.
+    """
+    options = CHANNEL_OPTIONS + ([("grpc.use_local_subchannel_pool", 1)] if channels > 1 else [])
+    opened = [grpc.insecure_channel(f"127.0.0.1:{port}", options=options)
+              for _ in range(channels)]
+    exports = [channel.unary_unary(TRACE_EXPORT, request_serializer=None,
+                                   response_deserializer=None) for channel in opened]
     counts = [SenderCounts() for _ in range(senders)]
     # Each thread starts at its own pool entry, so the content mix is spread over time.
     threads = [threading.Thread(target=_send_loop, daemon=True, name=f"sender-{i}",
-                                args=(export, pool, i, t0, t1, timeout, counts[i]))
+                                args=(exports[i % channels], pool, i, t0, t1, timeout,
+                                      counts[i]))
                for i in range(senders)]
     for thread in threads:
         thread.start()
     cpu = _cpu_over(t0, t1)
     for thread in threads:  # bounded: a send never outlives its RPC timeout
         thread.join(max(0.0, t1 - time.monotonic()) + timeout + 5.0)
-    channel.close()
+    for channel in opened:
+        channel.close()
     errors = sum((c.errors for c in counts), Counter())
     return {
         "ok_total": sum(c.ok_total for c in counts),
@@ -210,6 +220,78 @@ def paced(pool: list[Template], port: int, rate: float, count: int,
             "send_seconds": sends[-1][1] - sends[0][1] if sends else 0.0}
 
 
+def steady(pools: dict[str, list[Template]], pattern: list[str], port: int, rate: float,
+           t0: float, t1: float, timeout: float = 30.0, max_in_flight: int = 64) -> dict:
+    """Open loop at `rate` spans/s from monotonic t0 to t1, for long runs (`memory.py`).
+
+    Requests cycle through `pattern` (pool names, e.g. 8 x "small" then 1 x "big"); a
+    request leaves when the spans sent before it reach `rate` x elapsed time, stamped
+    just before it leaves (nothing is built ahead, so hours of load cost no memory
+    here). At most `max_in_flight` RPCs are outstanding: a processor that cannot keep
+    up makes the sends late (reported), never piles up requests in this process.
+    Refusals (UNAVAILABLE) are counted, not retried: a refused request was never
+    accepted, so the sink must not get it.
+    """
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
+    export = channel.unary_unary(TRACE_EXPORT, request_serializer=None,
+                                 response_deserializer=None)
+    grpc.channel_ready_future(channel).result(timeout=10)
+    lock = threading.Lock()
+    slots = threading.Semaphore(max_in_flight)
+    ok, ok_spans, refused, errors = Counter(), Counter(), Counter(), Counter()
+    first_error = []
+
+    def done(future, name: str, spans: int) -> None:
+        try:
+            future.result()
+            with lock:
+                ok[name] += 1
+                ok_spans[name] += spans
+        except grpc.RpcError as error:
+            with lock:
+                if error.code() == grpc.StatusCode.UNAVAILABLE:
+                    refused[name] += 1
+                else:
+                    errors[error.code().name] += 1
+                    if not first_error:
+                        first_error.append(f"{error.code().name}: {error.details()}")
+        finally:
+            slots.release()
+
+    sent, sent_spans, next_index = Counter(), 0, Counter()
+    late_max, late_sends, stuck = 0.0, 0, False
+    time.sleep(max(0.0, t0 - time.monotonic()))
+    for k in itertools.count():
+        name = pattern[k % len(pattern)]
+        due = t0 + sent_spans / rate
+        if due >= t1:
+            break
+        time.sleep(max(0.0, due - time.monotonic()))
+        if not slots.acquire(timeout=timeout):
+            stuck = True  # max_in_flight RPCs outstanding for a whole RPC timeout
+            break
+        pool = pools[name]
+        template = pool[next_index[name] % len(pool)]
+        next_index[name] += 1
+        payload, _ = template.stamped()
+        late = time.monotonic() - due
+        late_max = max(late_max, late)
+        late_sends += late > 1.0
+        future = export.future(payload, timeout=timeout)
+        future.add_done_callback(lambda f, name=name, spans=template.spans: done(f, name, spans))
+        sent[name] += 1
+        sent_spans += template.spans
+    finished = sum(slots.acquire(timeout=timeout + 5.0) for _ in range(max_in_flight))
+    channel.close()
+    with lock:
+        return {"sent": dict(sent), "sent_spans": sent_spans, "ok": dict(ok),
+                "ok_spans": sum(ok_spans.values()), "refused": dict(refused),
+                "errors": dict(errors), "first_error": first_error[0] if first_error else "",
+                "late_max_s": late_max, "late_sends": late_sends,
+                "stuck": stuck or finished < max_in_flight,
+                "spans_per_request": {n: pools[n][0].spans for n in set(pattern)}}
+
+
 def run_client(conn) -> None:
     """Process entry point: serve commands until ("stop",) or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns the lifecycle
@@ -239,4 +321,6 @@ def _answer(pools: dict[str, list[Template]], command: str, args: list):
     if command == "paced":
         name, *rest = args
         return paced(pools[name], *rest)
+    if command == "steady":  # (pattern of pool names, port, rate, t0, t1[, timeout])
+        return steady(pools, *args)
     raise ValueError(f"unknown client command {command!r}")

@@ -93,17 +93,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(directory: Path, name: str, receiver_port: int, sink_port: int) -> Path:
+def _merge(base: dict, extra: dict) -> dict:
+    """`extra` over `base`, mappings merged key by key (lists and scalars replaced)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def write_config(directory: Path, name: str, receiver_port: int, sink_port: int,
+                 metrics_port: int = 0, extra: dict | None = None) -> Path:
+    """Config `name` ("B": every detector off); `metrics_port` 0: any free port (not known
+    to the caller); `extra` is merged over the result (e.g. feeds, `intel.cache_dir`)."""
     config = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{receiver_port}"}}}},
         "exporters": {"otlp": {"endpoint": f"127.0.0.1:{sink_port}", "protocol": "grpc",
                                "tls": {"insecure": True}, "compression": "none"}},
         "service": {"telemetry": {"logs": {"level": "warn"},
-                                  "metrics": {"endpoint": "127.0.0.1:0"}}},
+                                  "metrics": {"endpoint": f"127.0.0.1:{metrics_port}"}}},
     }
     if name == "B":  # every detector the config knows, so new detectors are covered too
         config["detectors"] = {f.name: {"enabled": False}
                                for f in dataclasses.fields(DetectorsConfig)}
+    if extra:
+        _merge(config, extra)
     path = directory / f"config-{name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     load_config(path, env={})  # fail here, with the key path, rather than in the subprocess
@@ -152,6 +167,22 @@ class Processor:
         try:
             times = psutil.Process(self.process.pid).cpu_times()
             return times.user + times.system
+        except psutil.Error:
+            return None
+
+    def rss(self) -> int | None:
+        """Resident bytes of the processor and all its children (psutil), None once gone."""
+        if psutil is None:
+            return None
+        try:
+            process = psutil.Process(self.process.pid)
+            total = process.memory_info().rss
+            for child in process.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:  # a child that just exited
+                    pass
+            return total
         except psutil.Error:
             return None
 

@@ -10,8 +10,12 @@ span's trace id and records `time.monotonic()` at arrival, keyed by that id.
 CLOCK_MONOTONIC is system-wide on Linux, so the client process can subtract
 its own send times.
 
+In span mode it parses trace requests to count spans and distinct (trace id,
+span id) pairs: what a processor that re-splits requests (`processor.workers`)
+delivered, and whether anything arrived twice.
+
 The parent drives it over a multiprocessing pipe: `run_sink(conn)` answers
-("port",), ("reset",), ("latency", on), ("wait", min_trace_requests, timeout),
+("port",), ("reset",), ("latency", on), ("spans", on), ("wait", min_trace_requests, timeout),
 ("stats",), ("arrivals",), ("cpu",) and ("stop",).
 """
 
@@ -43,13 +47,20 @@ class SinkState:
         self.requests: Counter[str] = Counter()
         self.bytes: Counter[str] = Counter()
         self.latency_mode = False
+        self.span_mode = False  # count spans and duplicates (parses every trace request)
+        self.spans = 0
+        self.span_keys: set[bytes] = set()
         self.arrivals: dict[bytes, float] = {}
         self.unreadable = 0  # latency mode: trace requests without a span to key on
 
     def record(self, signal_name: str, raw: bytes) -> None:
         arrived = time.monotonic()  # first thing: the handler just got the bytes
         key = _first_trace_id(raw) if self.latency_mode and signal_name == "traces" else None
+        keys = _span_keys(raw) if self.span_mode and signal_name == "traces" else None
         with self.cond:
+            if keys is not None:
+                self.spans += len(keys)
+                self.span_keys.update(keys)
             self.requests[signal_name] += 1
             self.bytes[signal_name] += len(raw)
             if self.latency_mode and signal_name == "traces":
@@ -65,11 +76,14 @@ class SinkState:
             self.bytes.clear()
             self.arrivals.clear()
             self.unreadable = 0
+            self.spans = 0
+            self.span_keys = set()
 
     def snapshot(self) -> dict:
         with self.cond:
             return {"requests": dict(self.requests), "bytes": dict(self.bytes),
-                    "unreadable": self.unreadable}
+                    "unreadable": self.unreadable, "spans": self.spans,
+                    "unique_spans": len(self.span_keys)}
 
     def wait_for_traces(self, count: int, timeout: float) -> dict:
         """Block until `count` trace requests arrived or `timeout` passed; then the stats."""
@@ -85,6 +99,13 @@ def _first_trace_id(raw: bytes) -> bytes | None:
             for span in scope_spans.spans:
                 return span.trace_id
     return None
+
+
+def _span_keys(raw: bytes) -> list[bytes]:
+    """trace id + span id of every span: a span delivered twice shows up twice."""
+    request = ExportTraceServiceRequest.FromString(raw)
+    return [span.trace_id + span.span_id for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans for span in scope_spans.spans]
 
 
 def _handlers(state: SinkState) -> list[grpc.GenericRpcHandler]:
@@ -139,6 +160,9 @@ def _answer(state: SinkState, port: int, command: str, args: list):
         return None
     if command == "latency":
         state.latency_mode = bool(args[0])
+        return None
+    if command == "spans":
+        state.span_mode = bool(args[0])
         return None
     if command == "wait":
         return state.wait_for_traces(*args)

@@ -46,7 +46,12 @@ def cmd_serve(args) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    service = Service(config).start()
+    if config.processor.workers > 1:  # a front and N worker processes (workers.py)
+        from otel_ai_detect.workers import FrontService
+
+        service = FrontService(config).start()
+    else:
+        service = Service(config).start()
     metrics_server = None
     if config.telemetry.metrics.enabled:
         from otel_ai_detect.telemetry import ProcessorMetrics

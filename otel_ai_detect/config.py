@@ -234,6 +234,7 @@ PROCESSOR = Section(
         "detector_timeout": duration(),
         "request_detection_budget": duration(),
         "redaction": enum("off", "secrets", "secrets_and_pii"),
+        "workers": integer(1),
     },
     into(ProcessorConfig),
 )

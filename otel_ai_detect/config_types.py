@@ -267,6 +267,9 @@ class ProcessorConfig:
     # What detected content is masked in re-exported spans and logs:
     # off | secrets | secrets_and_pii
     redaction: str = "secrets"
+    # Processes that run detection: 1 is this process alone; N > 1 starts a front
+    # (receivers, split by trace id) and N worker processes (workers.py).
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)

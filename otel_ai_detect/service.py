@@ -77,6 +77,11 @@ class Stats:
                 if s == signal and c == counter and exporter in (None, e)
             )
 
+    def counts(self) -> dict[tuple[str, str, str], int]:
+        """Every counter by (exporter or "", signal, counter): what a worker reports."""
+        with self._lock:
+            return dict(self._counts)
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         """{signal: {counter: total over exporters}}"""
         out: dict[str, dict[str, int]] = {}

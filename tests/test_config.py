@@ -99,6 +99,9 @@ BROKEN = [
         f'processor.trace_state.ttl: must be a duration > 0 {DURATION_HINT}, got "-5m"',
         f"processor.detector_timeout: must be a duration > 0 {DURATION_HINT}, got 0",
     ], id="negative or zero sizes and durations are refused"),
+    pytest.param("workers-below-one.yaml", [
+        "processor.workers: must be an integer >= 1, got 0",
+    ], id="processor.workers below one is refused"),
     pytest.param("queue-and-consumers-below-one.yaml", [
         "exporters.otlp.sending_queue.num_consumers: must be an integer >= 1, got 0",
         "exporters.otlp.sending_queue.queue_size: must be an integer >= 1, got 0",
@@ -237,7 +240,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
         AsciiSmugglingConfig(True, True, True), UserAgentConfig(True, None),
         CredentialsConfig(True, "ignore"), SensitiveDataConfig(True, DEFAULT_PII_ENTITIES, 0.5, None, "en"),
         JailbreakConfig(True, 0.5, None))
-    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25, 2.0, "secrets")
+    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25, 2.0, "secrets", 1)
     assert config.telemetry == TelemetryConfig("info")
 
 
@@ -281,7 +284,7 @@ def test_a_full_config_sets_every_key(tls_dir: Path) -> None:
                       "dnsel.torproject.org")),
         intel=IntelConfig("/var/cache/otel-ai-detect",
                           DnsConfig(("127.0.0.1:5353",), 0.25, 4, 1000, 60.0)),
-        processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, 5.0, "secrets_and_pii"),
+        processor=ProcessorConfig(TraceStateConfig(120.0, 5000), 1.0, 5.0, "secrets_and_pii", 3),
         telemetry=TelemetryConfig("debug", TelemetryMetricsConfig(False, "0.0.0.0:18888",
                                                                    "collector.internal:4317",
                                                                    "http/protobuf", 15.0)),
