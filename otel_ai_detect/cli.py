@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from otel_ai_detect import __version__
+from otel_ai_detect import __version__, heap
 from otel_ai_detect.config import ConfigError, format_problems, load_config
 
 EXIT_CONFIG = 2
@@ -63,6 +63,7 @@ def cmd_serve(args) -> int:
     # keep it out of the garbage collector's full passes, which otherwise walk it all and
     # stall a request for tens of milliseconds.
     gc.freeze()
+    heap.trim()  # and what start-up freed (Presidio, feed parsing) goes back to the OS
     logging.getLogger("otel_ai_detect").info(
         "otel-ai-detect %s listening: grpc %s, http %s, metrics %s", __version__,
         service.grpc_port or "off", service.http_port or "off",

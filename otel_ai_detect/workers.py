@@ -66,6 +66,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from otel_ai_detect import heap
 from otel_ai_detect.config_types import Config, OtlpReceiverConfig
 from otel_ai_detect.receiver import Refused
 from otel_ai_detect.shard import split_logs, split_traces
@@ -158,6 +159,7 @@ def _worker_main(sock: socket.socket, config: Config, index: int, log_level: int
 
     service = Service(worker_config(config, index)).start()
     gc.freeze()  # as `serve`: start-up objects stay out of full collections (cli.py)
+    heap.trim()
     _send(sock, READY, 0, ",".join(e.name for e in service.exporters).encode())
     submit = {
         TRACES: (ExportTraceServiceRequest.FromString, service.submit_traces),

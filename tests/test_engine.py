@@ -273,6 +273,21 @@ def test_trace_memory_is_bounded_in_size():
     assert len(engine.state) == 10 and engine.state.evicted == 40
 
 
+def test_trace_memory_of_a_quiet_trace_is_lean_and_shares_repeated_strings():
+    # ~100,000 traces are remembered at a time: a trace that raised nothing holds no
+    # dicts, and its model, provider and user agent are the same objects in every trace.
+    engine = Engine(Config())
+    for _ in range(2):
+        server = http_server_span("Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0")
+        child = genai_span("hello", trace_id=server.trace_id, parent_span_id=server.span_id)
+        engine.process_traces(traces_request(server, child))
+    first, second = list(engine.state._traces.values())
+    assert first.raised is None and first.pending is None
+    assert first.genai_info.model is second.genai_info.model
+    assert first.genai_info.provider is second.genai_info.provider
+    assert first.peer.user_agent is second.peer.user_agent
+
+
 def test_trace_memory_forgets_a_trace_after_its_ttl():
     clock = [0.0]
     engine = Engine(Config())

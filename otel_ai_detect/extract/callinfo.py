@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from sys import intern
 from typing import Any
 
 from otel_ai_detect import semconv as sc
@@ -31,7 +32,11 @@ def call_info(attribute_lists: Iterable[Iterable[Any]]) -> CallInfo:
 
 
 def call_info_from(values: Mapping[str, Any]) -> CallInfo:
-    """Call info from attribute values already picked by key (`SpanView.attrs`)."""
+    """Call info from attribute values already picked by key (`SpanView.attrs`).
+
+    The strings are interned: the per-trace memory keeps one CallInfo per trace, and
+    copies of "chat", "gpt-4o-mini" and a user agent per trace cost ~28 MB at 100,000 traces.
+    """
     operation = _first(values, _OPERATION)
     model = _first(values, _MODEL)
     for key in _PROVIDER:
@@ -39,7 +44,7 @@ def call_info_from(values: Mapping[str, Any]) -> CallInfo:
         if value is not None:
             text = any_value_str(value)
             if text:
-                return CallInfo(operation, model, text, key)
+                return CallInfo(operation, model, intern(text), key)
     return CallInfo(operation, model, None)
 
 
@@ -49,7 +54,7 @@ def _first(values: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
         if value is not None:
             text = any_value_str(value)
             if text:
-                return text
+                return intern(text)
     return None
 
 

@@ -12,6 +12,7 @@ leftmost..rightmost ``X-Forwarded-For`` entries, ``Forwarded: for=`` values,
 from __future__ import annotations
 
 from functools import lru_cache
+from sys import intern
 from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -71,7 +72,8 @@ def span_peer(span: Any) -> Peer | None:
         user_agent = headers[_UA_HEADER][0]
     if not addresses and not user_agent:
         return None
-    return Peer(addresses, user_agent or None)
+    # Interned: the per-trace memory holds a Peer per trace, and user agents repeat.
+    return Peer(addresses, intern(user_agent) if user_agent else None)
 
 
 def _without_headers(found: dict[str, Any]) -> Peer | None:
@@ -81,7 +83,7 @@ def _without_headers(found: dict[str, Any]) -> Peer | None:
     user_agent = next((any_value_str(found[k]) for k in _UA_ATTRS if k in found), None)
     if not addresses and not user_agent:
         return None
-    return Peer(addresses, user_agent or None)
+    return Peer(addresses, intern(user_agent) if user_agent else None)
 
 
 def _split(values: Any, separator: str) -> list[str]:

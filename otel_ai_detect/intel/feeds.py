@@ -30,6 +30,7 @@ from typing import Callable
 
 import urllib3
 
+from otel_ai_detect import heap
 from otel_ai_detect.config_types import FeedConfig
 from otel_ai_detect.intel.formats import parse
 from otel_ai_detect.intel.indicators import EMPTY, Indicators
@@ -141,6 +142,7 @@ class FeedSet:
 
     def _swap(self) -> None:
         self._indicators = Indicators.merge(f.indicators for f in self._feeds)
+        heap.trim()  # parsing left tens of MB of freed temporaries: give them back
 
     def _update(self, feed: _Feed, *, start: bool) -> bool:
         now = self._clock()
