@@ -240,7 +240,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
         AsciiSmugglingConfig(True, True, True), UserAgentConfig(True, None),
         CredentialsConfig(True, "ignore"), SensitiveDataConfig(True, DEFAULT_PII_ENTITIES, 0.5, None, "en"),
         JailbreakConfig(True, 0.5, None))
-    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 100_000), 0.25, 2.0, "secrets", 1)
+    assert config.processor == ProcessorConfig(TraceStateConfig(300.0, 50_000), 0.25, 2.0, "secrets", 1)
     assert config.telemetry == TelemetryConfig("info")
 
 
@@ -394,7 +394,7 @@ def test_durations_accept_go_strings_and_plain_seconds() -> None:
     config = load("durations.yaml")
     assert config.exporters.otlp.timeout == 90.0
     assert config.exporters.otlp.retry_on_failure == RetryConfig(True, 0.5, 7200.0, 0.0, 1.5, 0.5)
-    assert config.processor == ProcessorConfig(TraceStateConfig(90.0, 100_000), 0.5)
+    assert config.processor == ProcessorConfig(TraceStateConfig(90.0, 50_000), 0.5)
 
 
 def test_env_references_are_substituted_and_whole_references_read_as_yaml() -> None:
