@@ -165,8 +165,14 @@ class Processor:
         if psutil is None:
             return None
         try:
-            times = psutil.Process(self.process.pid).cpu_times()
-            return times.user + times.system
+            process = psutil.Process(self.process.pid)
+            total = sum(process.cpu_times()[:2])
+            for child in process.children(recursive=True):  # `processor.workers` > 1
+                try:
+                    total += sum(child.cpu_times()[:2])
+                except psutil.Error:
+                    pass
+            return total
         except psutil.Error:
             return None
 

@@ -99,7 +99,8 @@ def print_header(info: dict, params: dict) -> None:
     print(f"load       {params['senders']} sender threads on one channel, "
           f"{params['warmup']:g} s warm-up + {params['window']:g} s window, "
           f"{params['reps']} reps per config, interleaved A B")
-    print(f"processor  otel-ai-detect serve, {params['exporter']}; malloc env "
+    workers = params.get("workers", 1)
+    print(f"processor  otel-ai-detect serve, processor.workers: {workers}, {params['exporter']}; malloc env "
           + " ".join(f"{k}={v}" for k, v in params["malloc_env"].items()))
     print(f"configs    A: default detectors ({', '.join(params['detectors'])}); "
           f"B: all of them enabled: false")
@@ -238,9 +239,10 @@ def print_target(label: str, measured: str, met: bool | None) -> dict:
     return {"target": label, "measured": measured, "met": met}
 
 
-def print_throughput_targets(summary: dict, latency: dict | None) -> list[dict]:
+def print_throughput_targets(summary: dict, latency: dict | None, workers: int = 1) -> list[dict]:
     """The issue's single-worker throughput and latency targets against this run."""
-    print("\ntargets (performance issue), one worker process:")
+    print(f"\ntargets (performance issue), processor.workers: {workers}"
+          + (" (the throughput target is for one worker)" if workers > 1 else "") + ":")
     out = []
     a = summary.get("A", {}).get("spans_per_second_median")
     out.append(print_target(">= 25,000 spans/s, every default detector on",

@@ -71,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-requests", type=int, default=400)
     parser.add_argument("--latency-warmup", type=int, default=50,
                         help="paced requests sent and discarded before each latency path")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processor.workers of A and B (default 1; >1: the front and N "
+                             "worker processes, README 'Scaling out')")
     parser.add_argument("--json", help="also write the figures as JSON to this path")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1 rep, 0.5 s warm-up, 2 s window, 100 latency requests")
@@ -111,7 +114,8 @@ class Bench:
 
     def start_processor(self, name: str) -> Processor:
         port = free_port()
-        config = write_config(self.workdir, name, port, self.sink_port)
+        extra = {"processor": {"workers": self.args.workers}} if self.args.workers > 1 else None
+        config = write_config(self.workdir, name, port, self.sink_port, extra=extra)
         self.processor = Processor(config, port, self.workdir / f"processor-{name}.log")
         self.processor.wait_ready()
         return self.processor
@@ -270,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.close()
     summary = print_results(figures)
     print_latency(figures["latency"])
-    targets = print_throughput_targets(summary, figures["latency"])
+    targets = print_throughput_targets(summary, figures["latency"], args.workers)
     print_errors(bench.errors)
     print(f"\nrun time {time.monotonic() - started:.0f} s")
     if args.json:
