@@ -83,6 +83,21 @@ class Client(Helper):
         return value
 
 
+def start_sink_and_client(pools: dict, *, count_spans: bool = False
+                          ) -> tuple[Helper, Client, int, dict]:
+    """The sink and load-client processes every benchmark runs, the client's request pools
+    built (`pools`: name -> (count, spans, finding rate, seed)); their request sizes."""
+    from _bench_load import run_client  # here: the helpers import nothing of this module
+    from _bench_sink import run_sink
+
+    sink = Helper("sink", run_sink)
+    client = Client("load-client", run_client)
+    sink_port = sink.call("port")
+    if count_spans:
+        sink.call("spans", True)
+    return sink, client, sink_port, client.call("pools", pools, timeout=300.0)
+
+
 # --- the processor under test -----------------------------------------------------------
 
 

@@ -40,12 +40,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _bench_load import run_client
 from _bench_procs import (
-    MALLOC_ENV, Client, Helper, Processor, detector_names, free_port, psutil, write_config,
+    MALLOC_ENV, Client, Helper, Processor, detector_names, free_port, psutil,
+    start_sink_and_client, write_config,
 )
 from _bench_report import _k, _median_range, machine_info, print_errors
-from _bench_sink import run_sink
 
 CONFIGS = {
     "a": "a  workers: 1, 1 connection",
@@ -136,13 +135,11 @@ class Bench:
         self.request_bytes = 0
 
     def start(self) -> None:
-        self.sink = Helper("sink", run_sink)
-        self.client = Client("load-client", run_client)
-        self.sink_port = self.sink.call("port")
-        self.sink.call("spans", True)
         args = self.args
         pools = {"big": (args.pool, SPANS, args.finding_rate, 1)}
-        self.request_bytes = self.client.call("pools", pools, timeout=300.0)["big"]
+        self.sink, self.client, self.sink_port, sizes = start_sink_and_client(
+            pools, count_spans=True)
+        self.request_bytes = sizes["big"]
 
     def start_processors(self, name: str, rep: int) -> int:
         """The processes of config `name`; returns the receiver port."""

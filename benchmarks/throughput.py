@@ -44,15 +44,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench_load import run_client
 from _bench_procs import (
-    MALLOC_ENV, Client, Helper, Processor, detector_names, free_port, psutil, write_config,
+    MALLOC_ENV, Client, Helper, Processor, detector_names, free_port, psutil,
+    start_sink_and_client, write_config,
 )
 from _bench_report import (
     latency_summary, machine_info, print_errors, print_header, print_latency, print_rep,
     print_results, print_throughput_targets,
 )
-from _bench_sink import run_sink
 
 CONFIGS = ("A", "B")  # A: default detectors on; B: every detector off
 BIG_SPANS, SMALL_SPANS = 512, 64
@@ -104,13 +103,13 @@ class Bench:
 
     def start(self) -> None:
         """Start the sink and the client, and build the client's request pools."""
-        self.sink = Helper("sink", run_sink)
-        self.client = Client("load-client", run_client)
-        self.sink_port = self.sink.call("port")
         args = self.args
         pools = {"big": (args.pool, BIG_SPANS, args.finding_rate, 1),
                  "small": (min(args.pool, 16), SMALL_SPANS, args.finding_rate, 10_000)}
-        self.request_bytes = self.client.call("pools", pools, timeout=300.0)
+        # With workers, one accepted request reaches the sink as one request per worker (its
+        # shards): delivery is then checked by counting spans.
+        self.sink, self.client, self.sink_port, self.request_bytes = start_sink_and_client(
+            pools, count_spans=args.workers > 1)
 
     def start_processor(self, name: str) -> Processor:
         port = free_port()
@@ -156,8 +155,9 @@ class Bench:
     def _check_delivery(self, name: str, rep: int, accepted: int) -> dict:
         """Wait for the sink to get all accepted requests; stop the processor; compare exactly."""
         processor = self.processor
+        workers = self.args.workers
         if processor.process.poll() is None:  # a dead processor will not deliver the rest
-            self.sink.call("wait", accepted, DRAIN_TIMEOUT, timeout=DRAIN_TIMEOUT + 10)
+            self.sink.call("wait", accepted * workers, DRAIN_TIMEOUT, timeout=DRAIN_TIMEOUT + 10)
         alive = processor.process.poll() is None
         exit_code = self.stop_processor()  # SIGTERM drains whatever is still queued
         stats = self.sink.call("stats")
@@ -166,9 +166,13 @@ class Bench:
             self.errors.append(f"{name}{rep}: the processor died during the run")
         if not alive or exit_code != 0:
             self.errors.append(f"{name}{rep}: processor log tail:\n{processor.log_tail()}")
-        if delivered != accepted:
+        if workers == 1 and delivered != accepted:
             self.errors.append(f"{name}{rep}: sink got {delivered} trace requests, "
                                f"processor accepted {accepted}")
+        if workers > 1 and not stats["spans"] == stats["unique_spans"] == accepted * BIG_SPANS:
+            self.errors.append(f"{name}{rep}: sink got {stats['spans']} spans "
+                               f"({stats['unique_spans']} distinct), processor accepted "
+                               f"{accepted * BIG_SPANS}")
         if exit_code != 0:
             self.errors.append(f"{name}{rep}: processor exit code {exit_code}")
         return {"delivered": delivered, "alert_requests": stats["requests"].get("logs", 0),
@@ -214,8 +218,9 @@ class Bench:
         self.sink.call("reset")
         budget = count / rate + RPC_TIMEOUT + 15.0
         result = self.client.call("paced", "small", port, rate, count, RPC_TIMEOUT, timeout=budget)
-        self.sink.call("wait", result["statuses"].get("OK", 0), DRAIN_TIMEOUT,
-                       timeout=DRAIN_TIMEOUT + 10)
+        wanted = result["statuses"].get("OK", 0) * (self.args.workers if port != self.sink_port
+                                                   else 1)
+        self.sink.call("wait", wanted, DRAIN_TIMEOUT, timeout=DRAIN_TIMEOUT + 10)
         return result["sends"], self.sink.call("arrivals"), result["statuses"]
 
     def close(self) -> None:
