@@ -42,7 +42,14 @@ demo: install
 bench: install
 	$(BIN)/pip install -q -e '.[test,bench]'
 	$(MALLOC_ENV) $(BIN)/python benchmarks/throughput.py
+	$(MALLOC_ENV) $(BIN)/python benchmarks/scaling.py
 	$(BIN)/python benchmarks/compare_peers.py
+
+# The memory target: RSS with the default feeds loaded under steady load for 10 minutes
+# (about 11 minutes; benchmarks/memory.py --quick for a 1.5-minute smoke run).
+bench-memory: install
+	$(BIN)/pip install -q -e '.[test,bench]'
+	$(MALLOC_ENV) $(BIN)/python benchmarks/memory.py
 
 # Instrumented applications (official openai-v2, OpenLLMetry, OpenInference) against a
 # local fake model server, each sending to the processor: one command each.

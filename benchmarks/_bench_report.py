@@ -123,14 +123,21 @@ def _cores(value: float | None) -> str:
 
 def print_rep(r: dict) -> None:
     seconds = r["window"]
-    check = "ok" if r["delivered"] == r["ok_total"] else "MISMATCH"
+    check = "ok" if _delivered_ok(r) else "MISMATCH"
+    if r.get("workers", 1) > 1:  # shards: one sink request per worker, so spans are counted
+        delivery = f"sink got {r['delivered_spans']} spans of {r['ok_total']} requests ({check})"
+    else:
+        delivery = f"sink got {r['delivered']}/{r['ok_total']} trace requests ({check})"
     print(f"  {r['config']} rep {r['rep']}: {_k(r['spans_per_second'])} spans/s "
           f"({r['ok_window'] / seconds:.0f} req/s), refused {r['refused']}, "
           f"errors {sum(r['errors'].values())}, cores: processor {_cores(r['processor_cores'])} "
-          f"client {r['client_cores']:.2f} sink {r['sink_cores']:.2f}; "
-          f"sink got {r['delivered']}/{r['ok_total']} trace requests ({check}), "
+          f"client {r['client_cores']:.2f} sink {r['sink_cores']:.2f}; {delivery}, "
           f"{r['alert_requests']} alert log requests")
     sys.stdout.flush()
+
+
+def _delivered_ok(r: dict) -> bool:
+    return r.get("delivered_ok", r["delivered"] == r["ok_total"])
 
 
 def _median_range(values: list[float], fmt) -> str:
@@ -150,7 +157,7 @@ def _config_summary(reps: list[dict]) -> dict:
         "processor_cores_median": statistics.median(cores) if cores else None,
         "client_cores_median": statistics.median(r["client_cores"] for r in reps),
         "sink_cores_median": statistics.median(r["sink_cores"] for r in reps),
-        "delivered_ok": sum(r["delivered"] == r["ok_total"] for r in reps),
+        "delivered_ok": sum(_delivered_ok(r) for r in reps),
     }
 
 

@@ -175,7 +175,11 @@ class Bench:
                                f"{accepted * BIG_SPANS}")
         if exit_code != 0:
             self.errors.append(f"{name}{rep}: processor exit code {exit_code}")
-        return {"delivered": delivered, "alert_requests": stats["requests"].get("logs", 0),
+        delivered_ok = (delivered == accepted if workers == 1
+                        else stats["spans"] == stats["unique_spans"] == accepted * BIG_SPANS)
+        return {"delivered": delivered, "delivered_ok": delivered_ok, "workers": workers,
+                "delivered_spans": stats.get("spans", 0),
+                "alert_requests": stats["requests"].get("logs", 0),
                 "delivered_bytes": stats["bytes"].get("traces", 0), "exit_code": exit_code}
 
     def _note_load_errors(self, name: str, rep: int, load: dict) -> None:
