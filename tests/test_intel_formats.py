@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,27 @@ def test_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_malformed_documents_never_raise(fmt: str, data: bytes) -> None:
     result = parse(fmt, data, "x")
     assert result.indicators.size == 0
+
+
+def test_phishtank_json_is_read_record_by_record_with_the_same_urls_as_a_whole_decode() -> None:
+    # Records are decoded one at a time (the whole 40 MB file held ~150 MB of records);
+    # a BOM, any JSON whitespace and nested details change nothing.
+    records = [{"phish_id": i, "url": f"https://login-{i}.example-phish.test/a?b={i}",
+                "details": [{"ip_address": "198.51.100.7", "url": "not-this-one"}]}
+               for i in range(50)] + [{"phish_id": 99}, "not a record"]
+    document = "\ufeff [\n" + " ,\r\n\t".join(json.dumps(r) for r in records) + "\n] \n"
+    result = parse("phishtank_json", document.encode(), "pt")
+    assert set(result.indicators.urls) == {f"login-{i}.example-phish.test/a?b={i}" for i in range(50)}
+    assert result.skipped == 2
+    assert parse("phishtank_json", b"[]", "pt").indicators.size == 0
+
+
+def test_a_truncated_phishtank_document_adds_nothing() -> None:
+    # All or nothing, as a whole decode was: a cut-off download must not replace a good
+    # copy with its first half.
+    document = json.dumps([{"url": f"https://p{i}.example-phish.test/"} for i in range(10)])
+    result = parse("phishtank_json", document[:-40].encode(), "pt")
+    assert result.indicators.size == 0 and result.skipped == 1
 
 
 def test_unknown_format_is_a_programming_error() -> None:
