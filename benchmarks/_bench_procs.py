@@ -31,9 +31,10 @@ except ImportError:
     psutil = None
 
 # reference/performance-facts.md: glibc otherwise returns large buffers to the OS on
-# every request and serializing gets ~4x slower. The processor ships with these.
+# every request and serializing gets ~4x slower; two arenas keep RSS lower (memory.py).
+# The processor ships with these (Makefile, Dockerfile).
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "268435456",
-              "MALLOC_TOP_PAD_": "67108864"}
+              "MALLOC_TOP_PAD_": "67108864", "MALLOC_ARENA_MAX": "2"}
 
 
 # --- helper processes ----------------------------------------------------------------
