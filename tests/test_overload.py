@@ -21,11 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from otel_ai_detect.config_types import QueueConfig, RetryConfig
 from otel_ai_detect.exporters.base import GRPC_METHODS
+from otel_ai_detect.exporters.otlp_grpc import retry_delay
 from otel_ai_detect.testing import genai_span, traces_request
 
 QUEUE_SIZE, CONSUMERS = 4, 2
@@ -43,15 +42,6 @@ def _rss_bytes() -> int:
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
 
-
-def _retry_info(error: grpc.RpcError) -> float | None:
-    status = rpc_status.from_call(error)
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return info.retry_delay.ToNanoseconds() / 1e9
-    return None
 
 
 class Senders:
@@ -78,7 +68,7 @@ class Senders:
                 try:
                     self.export(payload, timeout=5)
                 except grpc.RpcError as error:
-                    hint = _retry_info(error)
+                    hint = retry_delay(error)
                     kind = error.code().name + ("+RetryInfo" if hint is not None else "")
                     with self.lock:
                         self.refusals[kind] += 1

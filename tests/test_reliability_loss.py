@@ -15,11 +15,10 @@ from collections import Counter
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from otel_ai_detect.config_types import QueueConfig, RetryConfig
 from otel_ai_detect.exporters.base import GRPC_METHODS
+from otel_ai_detect.exporters.otlp_grpc import retry_delay
 from otel_ai_detect.testing import genai_span, traces_request
 
 SMALL_QUEUE = QueueConfig(num_consumers=2, queue_size=4)  # fills fast: refusals are exercised
@@ -59,7 +58,9 @@ class Sender:
                 assert error.code() == grpc.StatusCode.UNAVAILABLE, error
                 self.refusals += 1
                 self.refused.set()
-                self._stop.wait(_retry_delay(error))  # the server's hint, as the SDK obeys it
+                delay = retry_delay(error)
+                assert delay is not None, "a refusal without RetryInfo"
+                self._stop.wait(delay)  # the server's hint, as the SDK obeys it
                 continue
             self.accepted.extend(ids)
             return
@@ -67,15 +68,6 @@ class Sender:
     def stop(self) -> None:
         self._stop.set()
 
-
-def _retry_delay(error: grpc.RpcError) -> float:
-    status = rpc_status.from_call(error)
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return info.retry_delay.ToNanoseconds() / 1e9
-    raise AssertionError("a refusal without RetryInfo")
 
 
 # Both exporters: `Sink.stop()` also cuts open HTTP keep-alive connections, so the HTTP

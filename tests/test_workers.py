@@ -24,8 +24,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
@@ -38,6 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from otel_ai_detect import otlp_json
 from otel_ai_detect import semconv as sc
 from otel_ai_detect.config_types import ProcessorConfig
+from otel_ai_detect.exporters.otlp_grpc import retry_delay
 from otel_ai_detect.report import alert_rows
 from otel_ai_detect.shard import shard_of, split_logs, split_traces
 from otel_ai_detect.telemetry import ProcessorMetrics
@@ -304,15 +303,6 @@ def test_otlp_json_over_http_is_split_through_the_messages(front, sink):
     assert sorted(s.span_id for s in sink.spans()) == sorted(s.span_id for s in scope.spans)
 
 
-def _retry_delay(error: grpc.RpcError) -> float | None:
-    status = rpc_status.from_call(error)
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return info.retry_delay.ToNanoseconds() / 1e9
-    return None
-
 
 def test_a_killed_worker_gives_a_retryable_refusal_and_is_restarted(front, sink):
     """Runs last in the module: the worker comes back before the module's teardown."""
@@ -331,7 +321,7 @@ def test_a_killed_worker_gives_a_retryable_refusal_and_is_restarted(front, sink)
         export(payload, timeout=10)
     assert time.monotonic() - started < 2.0  # an answer, not a hang
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert _retry_delay(refused.value) is not None
+    assert retry_delay(refused.value) is not None
     http = urllib.request.Request(f"http://127.0.0.1:{front.http_port}/v1/traces", data=payload,
                                   headers={"Content-Type": "application/x-protobuf"})
     with pytest.raises(urllib.error.HTTPError) as unavailable:

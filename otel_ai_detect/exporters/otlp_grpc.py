@@ -94,7 +94,7 @@ class OtlpGrpcExporter:
             response = self._calls[signal](payload, timeout=self._timeout, metadata=self._metadata)
         except grpc.RpcError as err:
             code = err.code()
-            retry_after = _retry_delay(err)
+            retry_after = retry_delay(err)
             retryable = code in RETRYABLE_CODES or (
                 code == grpc.StatusCode.RESOURCE_EXHAUSTED and retry_after is not None
             )
@@ -107,7 +107,8 @@ class OtlpGrpcExporter:
         return Attempt(True)
 
 
-def _retry_delay(err: grpc.RpcError) -> float | None:
+def retry_delay(err: grpc.RpcError) -> float | None:
+    """The RetryInfo delay a gRPC refusal carries, in seconds; None when it has none."""
     try:
         status = rpc_status.from_call(err)  # type: ignore[arg-type]
     except ValueError:  # details disagree with the call's code: ignore them
