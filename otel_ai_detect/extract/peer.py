@@ -52,7 +52,7 @@ def span_peer(span: Any) -> Peer | None:
     if not found:
         return None
     if _HEADER_KEYS.isdisjoint(found):  # the common case: no captured headers
-        return _without_headers(found)
+        return _peer([], found, None)
     headers: dict[str, list[str]] = {}
     for key, value in found.items():
         slot = _HEADERS.get(key)
@@ -65,24 +65,20 @@ def span_peer(span: Any) -> Peer | None:
             if name.strip().lower() == "for":
                 candidates.append(value)
     candidates += headers.get(_REAL_IP, [])
+    header_ua = headers.get(_UA_HEADER)
+    return _peer(candidates, found, header_ua[0] if header_ua else None)
+
+
+def _peer(candidates: list[str], found: dict[str, Any], header_ua: str | None) -> Peer | None:
+    """Header candidates, then the address attributes; the user-agent attribute, else the
+    captured header."""
     candidates += [s for key in _ADDRESS_ATTRS if key in found for s in any_value_strings(found[key])]
-    addresses = _normalize(candidates)
+    addresses = _normalize(candidates) if candidates else ()
     user_agent = next((any_value_str(found[k]) for k in _UA_ATTRS if k in found), None)
-    if not user_agent and headers.get(_UA_HEADER):
-        user_agent = headers[_UA_HEADER][0]
+    user_agent = user_agent or header_ua
     if not addresses and not user_agent:
         return None
     # Interned: the per-trace memory holds a Peer per trace, and user agents repeat.
-    return Peer(addresses, intern(user_agent) if user_agent else None)
-
-
-def _without_headers(found: dict[str, Any]) -> Peer | None:
-    """The peer from address and user-agent attributes alone."""
-    candidates = [s for key in _ADDRESS_ATTRS if key in found for s in any_value_strings(found[key])]
-    addresses = _normalize(candidates) if candidates else ()
-    user_agent = next((any_value_str(found[k]) for k in _UA_ATTRS if k in found), None)
-    if not addresses and not user_agent:
-        return None
     return Peer(addresses, intern(user_agent) if user_agent else None)
 
 
